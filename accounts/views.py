@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dealership.http import safe_next_url
+from dealership.models import Notification
+
+from . import services
+from .forms import ChangeStaffForm, InviteStaffForm, PreferencesForm, SetPasswordForm
+from .models import User
+from .permissions import can_manage_staff, staff_visible_to
+
+PAGE_SIZE = 25
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not can_manage_staff(request.user):
+        raise PermissionDenied(_("Only managers can manage staff."))
+
+
+def _get_member_for_manager(request: HttpRequest, pk: int) -> User:
+    _require_manager(request)
+    return get_object_or_404(staff_visible_to(request.user), pk=pk)
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    members = staff_visible_to(request.user).order_by("-is_active", "branch__code", "role", "display_name")
+    query = request.GET.get("q", "").strip()
+    if query:
+        members = members.filter(Q(display_name__icontains=query) | Q(email__icontains=query))
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    query_string = urlencode({"q": query}) if query else ""
+    return render(request, "accounts/team.html", {"page": page, "query": query, "query_string": query_string})
+
+
+@login_required
+def invite(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    form = InviteStaffForm(request.POST or None, manager=request.user)
+    if request.method == "POST" and form.is_valid():
+        member, sent = services.invite_staff(by=request.user, **form.cleaned_data)
+        if sent:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": member.email})
+        else:
+            messages.warning(
+                request,
+                _("The account was created but the e-mail could not be sent. Try “Resend invitation” later."),
+            )
+        return redirect("accounts:team")
+    return render(request, "accounts/invite.html", {"form": form})
+
+
+@login_required
+def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _get_member_for_manager(request, pk)
+    form = ChangeStaffForm(request.POST or None, instance=member, manager=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        member.refresh_from_db()
+        services.change_staff(
+            member=member,
+            by=request.user,
+            role=data["role"],
+            department=data["department"],
+            branch=data["branch"],
+            all_branches=data.get("all_branches", member.all_branches),
+        )
+        messages.success(request, _("Saved changes to %(name)s.") % {"name": member.display_name})
+        return redirect("accounts:team")
+    return render(request, "accounts/staff_edit.html", {"form": form, "member": member})
+
+
+@login_required
+def staff_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST deactivates or reactivates."""
+    member = _get_member_for_manager(request, pk)
+    if request.method == "POST":
+        active = request.POST.get("active") == "1"
+        try:
+            services.set_staff_active(member=member, by=request.user, active=active)
+        except ValueError as error:
+            messages.error(request, str(error))
+            return redirect("accounts:team")
+        if active:
+            messages.success(request, _("%(name)s can sign in again.") % {"name": member.display_name})
+        else:
+            messages.success(request, _("%(name)s was deactivated.") % {"name": member.display_name})
+        return redirect("accounts:team")
+    return render(request, "accounts/staff_confirm_active.html", {"member": member})
+
+
+@login_required
+@require_POST
+def resend_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _get_member_for_manager(request, pk)
+    if services.send_invitation(user=member, by=request.user):
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": member.email})
+    else:
+        messages.error(request, _("The e-mail could not be sent. Please try again later."))
+    return redirect("accounts:team")
+
+
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.get_open_invitation(token)
+    except services.InvitationError as error:
+        return render(request, "accounts/invitation_invalid.html", {"reason": error.reason}, status=410)
+    form = SetPasswordForm(request.POST or None, user=invitation.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.accept_invitation(token=token, password=form.cleaned_data["password1"])
+        except services.InvitationError as error:
+            return render(request, "accounts/invitation_invalid.html", {"reason": error.reason}, status=410)
+        messages.success(request, _("Your password is set. Please sign in."))
+        return redirect("account_login")
+    return render(request, "accounts/accept_invitation.html", {"form": form, "member": invitation.user})
+
+
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    form = PreferencesForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        user.language = form.cleaned_data["language"]
+        user.email_preferences = {kind: form.cleaned_data[f"email_{kind}"] for kind in Notification.Kind.values}
+        user.save(update_fields=["language", "email_preferences"])
+        messages.success(request, _("Your settings were saved."))
+        return redirect("accounts:preferences")
+    return render(request, "accounts/preferences.html", {"form": form})
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switch the UI language; saved on the user when signed in, in a cookie always."""
+    language = request.POST.get("language", "")
+    response = HttpResponseRedirect(safe_next_url(request, "home"))
+    if language in dict(settings.LANGUAGES):
+        if request.user.is_authenticated and request.user.language != language:
+            request.user.language = language
+            request.user.save(update_fields=["language"])
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+    return response

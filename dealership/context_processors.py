@@ -1,0 +1,42 @@
+"""Navigation for the signed-in user: only what their role may use."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .models import Notification
+
+
+def navigation_for(user) -> list[dict[str, Any]]:
+    # Imported here: the wiring may know every app, the core models may not.
+    from accounts.permissions import can_manage_staff
+
+    items = [{"url": reverse("home"), "label": _("Home"), "icon": "house", "name": "home"}]
+    items.extend(_app_navigation(user))
+    if can_manage_staff(user):
+        items.append({"url": reverse("accounts:team"), "label": _("Team"), "icon": "people", "name": "team"})
+    return items
+
+
+def _app_navigation(user) -> list[dict[str, Any]]:
+    return []
+
+
+def portal(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    current = getattr(request.resolver_match, "url_name", "")
+    return {
+        "nav_items": navigation_for(user),
+        "nav_current": current,
+        # A callable, so fragments that never show the bell never pay its query.
+        "unread_notifications": functools.cache(
+            lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+        ),
+    }

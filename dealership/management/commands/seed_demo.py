@@ -1,0 +1,32 @@
+"""Build the demo dealership. Safe to run again: it creates nothing twice."""
+
+from __future__ import annotations
+
+import random
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+
+class Command(BaseCommand):
+    help = "Create the demo dealership (branches, staff, customers, jobs). Idempotent."
+
+    def handle(self, *args, **options) -> None:
+        # The wiring may import every app; each app seeds its own data, in
+        # dependency order, from its demo.py.
+        from accounts import demo as accounts_demo
+        from dealership import demo as core_demo
+
+        rng = random.Random(20261127)
+        with transaction.atomic():
+            data = core_demo.seed(rng)
+            data |= accounts_demo.seed(data)
+            for module in self.app_demos():
+                data |= module.seed(data, rng) or {}
+        self.stdout.write(self.style.SUCCESS("Demo dealership is ready."))
+        self.stdout.write("Demo logins (password: dealership-demo):")
+        for email in ("sales@example.com", "technician@example.com", "advisor@example.com", "manager@example.com"):
+            self.stdout.write(f"  {email}")
+
+    def app_demos(self) -> list:
+        return []

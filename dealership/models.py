@@ -1,0 +1,172 @@
+"""Core models shared by every app: branches, customers, vehicles, notifications.
+
+This module imports no app of the project (DESIGN.md: the core is at the root
+of the import graph); the user model is referenced by settings only.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    JA = "ja", _("Japanese")
+    EN = "en", _("English")
+
+
+class Branch(models.Model):
+    """A showroom with its own workshop (店舗)."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("branch")
+        verbose_name_plural = _("branches")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    """A customer of one branch; the sales owner (担当営業) owns the relationship."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="customers", verbose_name=_("branch"))
+    name = models.CharField(_("name"), max_length=100)
+    name_kana = models.CharField(_("name (kana)"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    language = models.CharField(_("preferred language"), max_length=5, choices=Language.choices, default=Language.JA)
+    sales_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_customers",
+        verbose_name=_("sales owner"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name_kana", "name"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [models.Index(fields=["branch", "name_kana"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Vehicle(models.Model):
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("customer")
+    )
+    make = models.CharField(_("make"), max_length=50)
+    model = models.CharField(_("model"), max_length=80)
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    plate_number = models.CharField(_("plate number"), max_length=40, blank=True, db_index=True)
+    vin = models.CharField(_("VIN / chassis number"), max_length=40, blank=True)
+    mileage = models.PositiveIntegerField(_("mileage (km)"), null=True, blank=True)
+    shaken_expiry = models.DateField(_("shaken expiry"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["customer__name_kana", "make", "model"]
+        verbose_name = _("vehicle")
+        verbose_name_plural = _("vehicles")
+
+    def __str__(self) -> str:
+        plate = f" ({self.plate_number})" if self.plate_number else ""
+        return f"{self.make} {self.model}{plate}"
+
+    @property
+    def masked_plate(self) -> str:
+        """The plate with all but its last two digits hidden, for customer links."""
+        plate = self.plate_number
+        if len(plate) <= 2:
+            return "••"
+        return "•" * (len(plate) - 2) + plate[-2:]
+
+
+class Notification(models.Model):
+    """One thing one person should know, and the state of its e-mail delivery.
+
+    The row *is* the in-app delivery. `notify()` writes it in the same
+    transaction as the change that caused it (a transactional outbox); the
+    e-mail is sent by a Celery task that claims the row with a conditional
+    UPDATE, so a broker outage or a dead worker delays an e-mail but never
+    loses or doubles it.
+    """
+
+    class Kind(models.TextChoices):
+        STATUS_CHANGED = "status_changed", _("Status of my customer's job changed")
+        JOB_ASSIGNED = "job_assigned", _("Job assigned to me")
+        APPROVAL_REQUESTED = "approval_requested", _("Customer approval requested")
+        APPROVAL_DECIDED = "approval_decided", _("Customer approval decided")
+        MESSAGE = "message", _("New message on my job")
+        MENTION = "mention", _("I was mentioned")
+        CUSTOMER_REQUEST = "customer_request", _("Customer request on my job")
+        SALES_LEAD = "sales_lead", _("Sales lead for me")
+        JOB_OVERDUE = "job_overdue", _("Job overdue or about to miss its promise")
+
+    class EmailStatus(models.TextChoices):
+        SKIPPED = "skipped", _("not wanted")
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    text = models.CharField(_("text"), max_length=500)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    target_id = models.PositiveBigIntegerField(null=True, blank=True)
+    target = GenericForeignKey("target_type", "target_id")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    email_status = models.CharField(
+        _("e-mail status"), max_length=10, choices=EmailStatus.choices, default=EmailStatus.SKIPPED
+    )
+    email_attempts = models.PositiveSmallIntegerField(_("e-mail attempts"), default=0)
+    email_error = models.TextField(_("last e-mail error"), blank=True)
+    email_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["recipient", "-created_at"]),
+            models.Index(fields=["email_status", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def get_absolute_url(self) -> str:
+        return reverse("notification_open", args=[self.pk])
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

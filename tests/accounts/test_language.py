@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_render_in_japanese_by_default(client):
+    response = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="en-US")
+    assert '<html lang="ja">' in response.content.decode()
+    assert "ログイン" in response.content.decode()
+
+
+def test_a_visitor_can_switch_the_login_page_to_english(client):
+    client.post(reverse("accounts:set_language"), {"language": "en", "next": reverse("account_login")})
+    response = client.get(reverse("account_login"))
+    assert '<html lang="en">' in response.content.decode()
+    assert "Sign in" in response.content.decode()
+
+
+def test_the_language_choice_is_saved_on_the_user(client_for, technician):
+    client = client_for(technician)
+    assert "ホーム" in client.get(reverse("home")).content.decode()
+    response = client.post(reverse("accounts:set_language"), {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    technician.refresh_from_db()
+    assert technician.language == "en"
+    client.cookies.clear()
+    client.force_login(technician)
+    assert "Home" in client.get(reverse("home")).content.decode()
+
+
+def test_set_language_refuses_foreign_redirects_and_unknown_languages(client_for, technician):
+    client = client_for(technician)
+    response = client.post(reverse("accounts:set_language"), {"language": "xx", "next": "https://evil.example/"})
+    assert response["Location"] == reverse("home")
+    technician.refresh_from_db()
+    assert technician.language == "ja"
+
+
+def test_preferences_switch_email_off_per_kind(client_for, technician):
+    client = client_for(technician)
+    response = client.get(reverse("accounts:preferences"))
+    assert response.status_code == 200
+    client.post(reverse("accounts:preferences"), {"language": "ja", "email_job_assigned": "on"})
+    technician.refresh_from_db()
+    assert technician.wants_email("job_assigned")
+    assert not technician.wants_email("message")

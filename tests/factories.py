@@ -1,0 +1,62 @@
+"""factory-boy factories for the portal's models."""
+
+from __future__ import annotations
+
+import factory
+
+from accounts.models import Department, Role, User
+from dealership.models import Branch, Customer, Vehicle
+
+PASSWORD = "correct-horse-battery"
+
+
+class BranchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Branch
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"branch-{n}")
+    name = factory.Sequence(lambda n: f"支店{n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    display_name = factory.Sequence(lambda n: f"スタッフ{n}")
+    role = Role.SALES_REP
+    department = Department.SALES
+    branch = factory.SubFactory(BranchFactory)
+    language = "ja"
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    branch = factory.SubFactory(BranchFactory)
+    name = factory.Sequence(lambda n: f"顧客 {n}号")
+    name_kana = factory.Sequence(lambda n: f"コキャク {n}")
+    phone = "090-0000-0000"
+    email = factory.Sequence(lambda n: f"customer{n}@example.jp")
+
+
+class VehicleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vehicle
+
+    customer = factory.SubFactory(CustomerFactory)
+    make = "Toyota"
+    model = "Prius"
+    year = 2020
+    plate_number = factory.Sequence(lambda n: f"品川 300 あ {1000 + n}")
+    vin = factory.Sequence(lambda n: f"ZVW-{n:07d}")
+    mileage = 42000
