@@ -24,7 +24,27 @@ def navigation_for(user) -> list[dict[str, Any]]:
 
 
 def _app_navigation(user) -> list[dict[str, Any]]:
-    return []
+    from repairs.permissions import can_create_job
+
+    items = []
+    if user.is_sales or user.is_manager:
+        items.append(
+            {
+                "url": reverse("repairs:my_cars"),
+                "label": _("My customers' cars"),
+                "icon": "car-front",
+                "name": "my_cars",
+            }
+        )
+    if user.is_technician:
+        items.append({"url": reverse("repairs:my_queue"), "label": _("My queue"), "icon": "wrench", "name": "my_queue"})
+    items.append({"url": reverse("repairs:board"), "label": _("Workshop board"), "icon": "kanban", "name": "board"})
+    items.append({"url": reverse("repairs:job_list"), "label": _("All jobs"), "icon": "list-ul", "name": "job_list"})
+    if can_create_job(user):
+        items.append(
+            {"url": reverse("repairs:job_create"), "label": _("New job"), "icon": "plus-circle", "name": "job_create"}
+        )
+    return items
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:

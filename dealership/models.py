@@ -27,6 +27,10 @@ class Branch(models.Model):
     name = models.CharField(_("name"), max_length=100)
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # Bumped in the same transaction as any change to the branch's shared
+    # boards. Polled screens build their ETag from it, so an unchanged refresh
+    # costs one primary-key lookup instead of a scan of the jobs.
+    changed_at = models.DateTimeField(_("last change"), default=timezone.now)
 
     class Meta:
         ordering = ["code"]
@@ -35,6 +39,10 @@ class Branch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def touch(cls, branch_id: int) -> None:
+        cls.objects.filter(pk=branch_id).update(changed_at=timezone.now())
 
 
 class Customer(models.Model):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", views.notification_mark_read, name="notification_mark_read"),
     path("accounts/", include("allauth.urls")),
     path("staff/", include("accounts.urls")),
+    path("jobs/", include("repairs.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -22,7 +22,9 @@ NOTIFICATIONS_PAGE_SIZE = 30
 
 def home_panels(user) -> list[dict]:
     """Each app contributes panels to the home page; the wiring gathers them."""
-    return []
+    from repairs.panels import home_panels as repair_panels
+
+    return [*repair_panels(user)]
 
 
 @login_required

@@ -29,4 +29,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {email}")
 
     def app_demos(self) -> list:
-        return []
+        from repairs import demo as repairs_demo
+
+        return [repairs_demo]

@@ -1,0 +1,84 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import PromiseChange, RepairJob, Status, StatusChange
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = StatusChange
+    extra = 0
+    can_delete = False
+    fields = ["at", "from_status", "to_status", "by", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PromiseChangeInline(admin.TabularInline):
+    model = PromiseChange
+    extra = 0
+    can_delete = False
+    fields = ["at", "old_promised_at", "new_promised_at", "reason", "by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _status_action(to: str):
+    def action(modeladmin, request, queryset):
+        moved = 0
+        for job in queryset.select_related("sales_owner", "requested_by", "vehicle"):
+            try:
+                services.change_status(
+                    job, to=to, by=request.user, note=str(_("Changed in the admin site")), expected_version=None
+                )
+                moved += 1
+            except (services.JobError, PermissionDenied) as error:
+                modeladmin.message_user(request, f"{job.number}: {error}", messages.WARNING)
+        if moved:
+            modeladmin.message_user(request, _("%(count)d job(s) moved.") % {"count": moved}, messages.SUCCESS)
+
+    action.__name__ = f"move_to_{to}"
+    action.short_description = _("Move selected jobs to “%(status)s”") % {"status": Status(to).label}
+    return action
+
+
+@admin.register(RepairJob)
+class RepairJobAdmin(admin.ModelAdmin):
+    list_display = ["number", "title", "branch", "customer", "kind", "status", "technician", "promised_at"]
+    list_filter = ["branch", "status", "kind", "priority"]
+    search_fields = ["number", "title", "customer__name", "customer__name_kana", "vehicle__plate_number"]
+    list_select_related = ["branch", "customer", "technician"]
+    raw_id_fields = ["customer", "vehicle", "sales_owner", "requested_by", "technician", "service_advisor"]
+    # Status, promise and assignment change only through the services (actions below).
+    readonly_fields = [
+        "number",
+        "status",
+        "version",
+        "received_at",
+        "ready_at",
+        "delivered_at",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [StatusChangeInline, PromiseChangeInline]
+    actions = [_status_action(status) for status in (Status.ON_HOLD, Status.CANCELLED, Status.IN_PROGRESS)]
+    date_hierarchy = "received_at"
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(admin.ModelAdmin):
+    list_display = ["job", "from_status", "to_status", "by", "at"]
+    list_filter = ["to_status"]
+    list_select_related = ["job", "by"]
+    raw_id_fields = ["job", "by"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,165 @@
+"""Demo workshop: ~60 jobs per branch in every status and kind, with histories
+spread over the last 90 days (realistic turnarounds, some promises missed).
+
+History rows are written directly rather than through `change_status`: they
+are backdated, and replaying them through the service would also fire a
+notification for every historical move.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.utils import timezone
+
+from accounts.models import Role, User
+from dealership.models import Branch, Customer
+
+from .models import INTERNAL_KINDS, JobKind, Priority, RepairJob, Status, StatusChange
+
+S = Status
+PATHS: dict[str, list[str]] = {
+    S.RECEIVED: [S.RECEIVED],
+    S.DIAGNOSING: [S.RECEIVED, S.DIAGNOSING],
+    S.AWAITING_APPROVAL: [S.RECEIVED, S.DIAGNOSING, S.AWAITING_APPROVAL],
+    S.AWAITING_PARTS: [S.RECEIVED, S.DIAGNOSING, S.IN_PROGRESS, S.AWAITING_PARTS],
+    S.IN_PROGRESS: [S.RECEIVED, S.DIAGNOSING, S.IN_PROGRESS],
+    S.QUALITY_CHECK: [S.RECEIVED, S.DIAGNOSING, S.IN_PROGRESS, S.QUALITY_CHECK],
+    S.READY: [S.RECEIVED, S.DIAGNOSING, S.IN_PROGRESS, S.QUALITY_CHECK, S.READY],
+    S.DELIVERED: [S.RECEIVED, S.DIAGNOSING, S.IN_PROGRESS, S.QUALITY_CHECK, S.READY, S.DELIVERED],
+    S.ON_HOLD: [S.RECEIVED, S.DIAGNOSING, S.ON_HOLD],
+    S.CANCELLED: [S.RECEIVED, S.DIAGNOSING, S.CANCELLED],
+}
+DETOURS = {
+    S.DIAGNOSING: [S.AWAITING_APPROVAL],
+    S.IN_PROGRESS: [S.AWAITING_PARTS, S.IN_PROGRESS],
+}
+# How many jobs of each final status a branch gets (60 in all).
+MIX = {
+    S.DELIVERED: 30,
+    S.CANCELLED: 3,
+    S.ON_HOLD: 2,
+    S.RECEIVED: 4,
+    S.DIAGNOSING: 4,
+    S.AWAITING_APPROVAL: 4,
+    S.AWAITING_PARTS: 3,
+    S.IN_PROGRESS: 5,
+    S.QUALITY_CHECK: 2,
+    S.READY: 3,
+}
+TITLES = {
+    JobKind.REPAIR: ["ブレーキ異音の修理", "エアコン効きが悪い", "バッテリー交換", "Rear wiper motor failure"],
+    JobKind.MAINTENANCE: ["12ヶ月点検", "オイル交換・フィルター交換", "6ヶ月点検", "Tyre rotation and check"],
+    JobKind.SHAKEN: ["車検整備一式", "車検（ユーザー代行）"],
+    JobKind.PDI: ["新車納車前整備", "新車登録・コーティング施工"],
+    JobKind.ACCESSORY: ["ドライブレコーダー取付", "ETC2.0 取付", "スタッドレスタイヤ組替"],
+    JobKind.TRADE_IN: ["下取り車査定点検", "下取り車の修復歴確認"],
+    JobKind.WARRANTY: ["保証修理：ナビ不具合", "保証修理：パワースライドドア"],
+}
+REQUESTS = [
+    "朝9時に持ち込み、夕方までに仕上げてほしい。代車希望。",
+    "異音はブレーキを踏んだときにキーキー鳴るとのこと。",
+    "費用が3万円を超える場合は事前に電話連絡がほしい。",
+    "Please call before any extra work; the customer prefers English.",
+    "納車日に家族で来店予定。洗車をお願いします。",
+    "",
+]
+NOTES = ["", "", "部品の在庫確認済み", "お客様へ電話連絡済み", "試運転OK", "Checked with the customer"]
+
+
+def seed(data: dict, rng: random.Random) -> dict:
+    created = 0
+    for branch in Branch.objects.all():
+        if RepairJob.objects.filter(branch=branch).exists():
+            continue
+        created += _seed_branch(branch, rng)
+    return {"jobs_created": created}
+
+
+def _seed_branch(branch: Branch, rng: random.Random) -> int:
+    now = timezone.now()
+    customers = list(Customer.objects.filter(branch=branch).prefetch_related("vehicles").select_related("sales_owner"))
+    staff = User.objects.filter(branch=branch, is_active=True)
+    technicians = list(staff.filter(role=Role.TECHNICIAN))
+    advisor = staff.filter(role=Role.SERVICE_ADVISOR).first()
+    finals = [status for status, count in MIX.items() for _ in range(count)]
+    kinds = list(JobKind.values)
+    jobs = 0
+    for index, final in enumerate(finals):
+        customer = customers[index % len(customers)]
+        vehicle = customer.vehicles.all()[index % customer.vehicles.count()] if customer.vehicles.exists() else None
+        if vehicle is None:
+            continue
+        kind = kinds[index % len(kinds)]
+        finished = final in (S.DELIVERED, S.CANCELLED)
+        received_at = now - (timedelta(days=rng.uniform(3, 90)) if finished else timedelta(hours=rng.uniform(1, 96)))
+        planned = timedelta(hours=rng.choice([4, 8, 24, 48, 72, 96]))
+        promised_at = received_at + planned
+        path = _path(final, rng)
+        sales_owner = customer.sales_owner
+        requested_by = sales_owner if kind in INTERNAL_KINDS else (advisor or sales_owner)
+        technician = None if final == S.RECEIVED and index % 2 == 0 else technicians[index % len(technicians)]
+        job = RepairJob.objects.create(
+            branch=branch,
+            customer=customer,
+            vehicle=vehicle,
+            kind=kind,
+            title=rng.choice(TITLES[kind]),
+            customer_request=rng.choice(REQUESTS),
+            sales_owner=sales_owner,
+            requested_by=requested_by,
+            service_advisor=advisor,
+            technician=technician,
+            priority=rng.choice([Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.NORMAL, Priority.LOW]),
+            status=final,
+            promised_at=promised_at,
+            received_at=received_at,
+            created_at=received_at,
+        )
+        job.number = f"R-{timezone.localtime(received_at).year}-{job.pk:05d}"
+        # Spread the moves over the planned time; about one job in four runs late.
+        total = planned * (rng.uniform(1.05, 1.8) if rng.random() < 0.25 else rng.uniform(0.4, 0.95))
+        if not finished:
+            total = min(total, now - received_at)
+        at = received_at
+        changes = []
+        previous = ""
+        for step, status in enumerate(path):
+            if step:
+                at = at + total / max(len(path) - 1, 1) * rng.uniform(0.6, 1.2)
+                at = min(at, now - timedelta(minutes=1))
+            by = requested_by if step == 0 else (sales_owner if status == S.DELIVERED else technician or advisor)
+            changes.append(
+                StatusChange(
+                    job=job,
+                    from_status=previous,
+                    to_status=status,
+                    by=by,
+                    at=at,
+                    note=rng.choice(NOTES) if step else "",
+                )
+            )
+            if status == S.READY:
+                job.ready_at = at
+            if status == S.DELIVERED:
+                job.delivered_at = at
+            previous = status
+        StatusChange.objects.bulk_create(changes)
+        job.updated_at = at
+        job.version = len(path)
+        job.save(update_fields=["number", "ready_at", "delivered_at", "updated_at", "version"])
+        jobs += 1
+    Branch.touch(branch.pk)
+    return jobs
+
+
+def _path(final: str, rng: random.Random) -> list[str]:
+    path = list(PATHS[final])
+    if final in (S.DELIVERED, S.READY) and rng.random() < 0.3:
+        index = path.index(S.DIAGNOSING) + 1
+        path[index:index] = DETOURS[S.DIAGNOSING]
+    if final in (S.DELIVERED, S.READY, S.QUALITY_CHECK) and rng.random() < 0.2:
+        index = path.index(S.IN_PROGRESS) + 1
+        path[index:index] = DETOURS[S.IN_PROGRESS]
+    return path

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from dealership.models import Vehicle
+
+from . import selectors
+from .models import INTERNAL_KINDS, JobKind, Priority, Status
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class CustomerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name}（{obj.name_kana}）" if obj.name_kana else obj.name
+
+
+class JobCreateForm(forms.Form):
+    """Intake: an existing or new customer, an existing or new vehicle, and the job."""
+
+    customer = CustomerChoiceField(
+        label=_("Customer"), queryset=None, required=False, empty_label=_("— new customer —")
+    )
+    new_customer_name = forms.CharField(label=_("New customer's name"), max_length=100, required=False)
+    new_customer_kana = forms.CharField(label=_("Name in kana"), max_length=100, required=False)
+    new_customer_phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
+    new_customer_email = forms.EmailField(label=_("E-mail"), required=False)
+    vehicle = forms.ModelChoiceField(
+        label=_("Vehicle"), queryset=Vehicle.objects.none(), required=False, empty_label=_("— new vehicle —")
+    )
+    new_vehicle_make = forms.CharField(label=_("Make"), max_length=50, required=False)
+    new_vehicle_model = forms.CharField(label=_("Model"), max_length=80, required=False)
+    new_vehicle_year = forms.IntegerField(label=_("Year"), min_value=1950, max_value=2100, required=False)
+    new_vehicle_plate = forms.CharField(label=_("Plate number"), max_length=40, required=False)
+    kind = forms.ChoiceField(label=_("Kind"), choices=JobKind.choices, initial=JobKind.REPAIR)
+    title = forms.CharField(label=_("Title"), max_length=200)
+    customer_request = forms.CharField(
+        label=_("Customer's request, in their words"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    promised_at = forms.DateTimeField(
+        label=_("Promised time / due"),
+        widget=DateTimeLocalInput(),
+        required=False,
+        help_text=_("Required for delivery prep, accessory fitting and trade-in inspection."),
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), choices=Priority.choices, coerce=int, initial=Priority.NORMAL
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        customers = selectors.customers_for_new_job(user)
+        self.fields["customer"].queryset = customers
+        customer_id = self.data.get("customer") or self.initial.get("customer")
+        vehicles = Vehicle.objects.filter(customer__in=customers)
+        self.fields["vehicle"].queryset = vehicles.filter(customer_id=customer_id) if customer_id else vehicles.none()
+        if customer_id and not str(customer_id).isdigit():
+            self.fields["vehicle"].queryset = vehicles.none()
+
+    def clean(self):
+        cleaned = super().clean()
+        customer = cleaned.get("customer")
+        if customer is None and not cleaned.get("new_customer_name") and "customer" not in self.errors:
+            self.add_error("customer", _("Choose a customer or enter the new customer's name."))
+        vehicle = cleaned.get("vehicle")
+        new_vehicle = cleaned.get("new_vehicle_make") and cleaned.get("new_vehicle_model")
+        if vehicle is None and not new_vehicle and "vehicle" not in self.errors:
+            self.add_error("vehicle", _("Choose a vehicle or enter the new vehicle's make and model."))
+        if vehicle is not None and customer is not None and vehicle.customer_id != customer.pk:
+            self.add_error("vehicle", _("This vehicle does not belong to the chosen customer."))
+        promised_at = cleaned.get("promised_at")
+        if promised_at is not None and promised_at < timezone.now():
+            self.add_error("promised_at", _("The promised time is in the past."))
+        if cleaned.get("kind") in INTERNAL_KINDS and promised_at is None and "promised_at" not in self.errors:
+            self.add_error("promised_at", _("Internal requests need a due time."))
+        return cleaned
+
+
+class StatusChangeForm(forms.Form):
+    to = forms.ChoiceField(choices=Status.choices)
+    note = forms.CharField(max_length=500, required=False)
+    version = forms.IntegerField(min_value=1)
+
+
+class AssignForm(forms.Form):
+    technician = forms.ModelChoiceField(
+        label=_("Technician"), queryset=User.objects.none(), required=False, empty_label=_("— unassigned —")
+    )
+
+    def __init__(self, *args, job, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["technician"].queryset = selectors.technicians_of_branch(job.branch_id)
+        self.fields["technician"].initial = job.technician_id
+
+
+class PromiseForm(forms.Form):
+    promised_at = forms.DateTimeField(label=_("New promised time"), widget=DateTimeLocalInput())
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+    def clean_promised_at(self):
+        value = self.cleaned_data["promised_at"]
+        if value < timezone.now():
+            raise forms.ValidationError(_("The promised time is in the past."))
+        return value

@@ -1,0 +1,296 @@
+"""Repair jobs: one shared picture of every customer's car in the workshop.
+
+The workshop status (what technicians track) and the customer-facing status
+(what sales and the customer see) are two layers over one field; the allowed
+transitions and the badge colours sit beside the choices as data.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dealership.models import Branch, Customer, Vehicle
+
+
+class JobKind(models.TextChoices):
+    REPAIR = "repair", _("Repair")
+    MAINTENANCE = "maintenance", _("Maintenance")
+    SHAKEN = "shaken", _("Shaken inspection")
+    PDI = "pdi", _("New-car delivery prep")
+    ACCESSORY = "accessory", _("Accessory fitting")
+    TRADE_IN = "trade_in", _("Trade-in inspection")
+    WARRANTY = "warranty", _("Warranty repair")
+
+
+# Internal sales → service requests: these always carry a due time.
+INTERNAL_KINDS = frozenset({JobKind.PDI, JobKind.ACCESSORY, JobKind.TRADE_IN})
+
+
+class Priority(models.IntegerChoices):
+    URGENT = 1, _("Urgent")
+    HIGH = 2, _("High")
+    NORMAL = 3, _("Normal")
+    LOW = 4, _("Low")
+
+
+class Status(models.TextChoices):
+    """Workshop status, moved by technicians and advisors."""
+
+    RECEIVED = "received", _("Received")
+    DIAGNOSING = "diagnosing", _("Diagnosing")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting customer approval")
+    AWAITING_PARTS = "awaiting_parts", _("Awaiting parts")
+    IN_PROGRESS = "in_progress", _("In progress")
+    QUALITY_CHECK = "quality_check", _("Quality check")
+    READY = "ready", _("Ready for handover")
+    DELIVERED = "delivered", _("Delivered")
+    ON_HOLD = "on_hold", _("On hold")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CustomerStatus(models.TextChoices):
+    """What sales and the customer see."""
+
+    RECEIVED = "received", _("Received")
+    IN_PROGRESS = "in_progress", _("Work in progress")
+    WAITING_APPROVAL = "waiting_approval", _("Waiting for your approval")
+    WAITING_PARTS = "waiting_parts", _("Waiting for parts")
+    READY = "ready", _("Ready for pickup")
+    DELIVERED = "delivered", _("Delivered")
+    ON_HOLD = "on_hold", _("On hold")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# The one table of allowed workshop moves. `change_status` refuses anything else.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.RECEIVED: (Status.DIAGNOSING, Status.IN_PROGRESS, Status.ON_HOLD, Status.CANCELLED),
+    Status.DIAGNOSING: (
+        Status.AWAITING_APPROVAL,
+        Status.AWAITING_PARTS,
+        Status.IN_PROGRESS,
+        Status.ON_HOLD,
+        Status.CANCELLED,
+    ),
+    Status.AWAITING_APPROVAL: (Status.IN_PROGRESS, Status.AWAITING_PARTS, Status.ON_HOLD, Status.CANCELLED),
+    Status.AWAITING_PARTS: (Status.IN_PROGRESS, Status.ON_HOLD, Status.CANCELLED),
+    Status.IN_PROGRESS: (
+        Status.AWAITING_APPROVAL,
+        Status.AWAITING_PARTS,
+        Status.QUALITY_CHECK,
+        Status.ON_HOLD,
+        Status.CANCELLED,
+    ),
+    Status.QUALITY_CHECK: (Status.IN_PROGRESS, Status.READY),
+    Status.READY: (Status.DELIVERED, Status.IN_PROGRESS),
+    Status.DELIVERED: (),
+    Status.ON_HOLD: (Status.DIAGNOSING, Status.AWAITING_PARTS, Status.IN_PROGRESS, Status.CANCELLED),
+    Status.CANCELLED: (),
+}
+
+CUSTOMER_STATUS: dict[str, str] = {
+    Status.RECEIVED: CustomerStatus.RECEIVED,
+    Status.DIAGNOSING: CustomerStatus.IN_PROGRESS,
+    Status.AWAITING_APPROVAL: CustomerStatus.WAITING_APPROVAL,
+    Status.AWAITING_PARTS: CustomerStatus.WAITING_PARTS,
+    Status.IN_PROGRESS: CustomerStatus.IN_PROGRESS,
+    Status.QUALITY_CHECK: CustomerStatus.IN_PROGRESS,
+    Status.READY: CustomerStatus.READY,
+    Status.DELIVERED: CustomerStatus.DELIVERED,
+    Status.ON_HOLD: CustomerStatus.ON_HOLD,
+    Status.CANCELLED: CustomerStatus.CANCELLED,
+}
+
+# Bootstrap colour of each badge (text-bg-<colour>).
+STATUS_COLOURS: dict[str, str] = {
+    Status.RECEIVED: "secondary",
+    Status.DIAGNOSING: "info",
+    Status.AWAITING_APPROVAL: "warning",
+    Status.AWAITING_PARTS: "warning",
+    Status.IN_PROGRESS: "primary",
+    Status.QUALITY_CHECK: "info",
+    Status.READY: "success",
+    Status.DELIVERED: "dark",
+    Status.ON_HOLD: "light",
+    Status.CANCELLED: "light",
+}
+CUSTOMER_STATUS_COLOURS: dict[str, str] = {
+    CustomerStatus.RECEIVED: "secondary",
+    CustomerStatus.IN_PROGRESS: "primary",
+    CustomerStatus.WAITING_APPROVAL: "warning",
+    CustomerStatus.WAITING_PARTS: "warning",
+    CustomerStatus.READY: "success",
+    CustomerStatus.DELIVERED: "dark",
+    CustomerStatus.ON_HOLD: "light",
+    CustomerStatus.CANCELLED: "light",
+}
+
+FINISHED_STATUSES = frozenset({Status.DELIVERED, Status.CANCELLED})
+# Statuses after which the promise to the customer is kept (the car is done).
+PROMISE_KEPT_STATUSES = frozenset({Status.READY, Status.DELIVERED, Status.CANCELLED})
+# Board columns, in workshop order.
+BOARD_STATUSES = (
+    Status.RECEIVED,
+    Status.DIAGNOSING,
+    Status.AWAITING_APPROVAL,
+    Status.AWAITING_PARTS,
+    Status.IN_PROGRESS,
+    Status.QUALITY_CHECK,
+    Status.READY,
+    Status.ON_HOLD,
+)
+
+
+class RepairJob(models.Model):
+    number = models.CharField(_("job number"), max_length=20, unique=True, null=True, editable=False)
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="jobs", verbose_name=_("branch"))
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="jobs", verbose_name=_("customer"))
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="jobs", verbose_name=_("vehicle"))
+    kind = models.CharField(_("kind"), max_length=20, choices=JobKind.choices, default=JobKind.REPAIR)
+    title = models.CharField(_("title"), max_length=200)
+    customer_request = models.TextField(_("customer's request"), blank=True)
+    sales_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sales_jobs",
+        verbose_name=_("sales owner"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="requested_jobs",
+        verbose_name=_("requested by"),
+    )
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_jobs",
+        verbose_name=_("technician"),
+    )
+    service_advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="advised_jobs",
+        verbose_name=_("service advisor"),
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    promised_at = models.DateTimeField(_("promised time"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # Optimistic concurrency: every write bumps it; a write that expected an
+    # older version is refused instead of overwriting someone else's change.
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        ordering = ["priority", "promised_at", "id"]
+        verbose_name = _("repair job")
+        verbose_name_plural = _("repair jobs")
+        indexes = [
+            models.Index(fields=["branch", "status", "priority", "promised_at"], name="job_board_idx"),
+            models.Index(fields=["sales_owner", "status"], name="job_sales_owner_idx"),
+            models.Index(fields=["requested_by", "status"], name="job_requester_idx"),
+            models.Index(fields=["technician", "status"], name="job_technician_idx"),
+            models.Index(fields=["branch", "-received_at"], name="job_branch_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number or '—'} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("repairs:job_detail", args=[self.pk])
+
+    @property
+    def customer_status(self) -> str:
+        return CUSTOMER_STATUS[self.status]
+
+    def get_customer_status_display(self) -> str:
+        return CustomerStatus(self.customer_status).label
+
+    @property
+    def status_colour(self) -> str:
+        return STATUS_COLOURS[self.status]
+
+    @property
+    def customer_status_colour(self) -> str:
+        return CUSTOMER_STATUS_COLOURS[self.customer_status]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def is_internal_request(self) -> bool:
+        return self.kind in INTERNAL_KINDS
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.promised_at is not None
+            and self.status not in PROMISE_KEPT_STATUSES
+            and self.promised_at < timezone.now()
+        )
+
+    @property
+    def is_waiting_for_approval(self) -> bool:
+        return self.status == Status.AWAITING_APPROVAL
+
+    @property
+    def allowed_next_statuses(self) -> tuple[str, ...]:
+        return TRANSITIONS[self.status]
+
+
+class StatusChange(models.Model):
+    """The history row `change_status` writes for every move (who, when, from → to, note)."""
+
+    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("job"))
+    from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        indexes = [models.Index(fields=["job", "-at"], name="statuschange_job_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class PromiseChange(models.Model):
+    """A change of the time promised to the customer, with its reason."""
+
+    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="promise_changes", verbose_name=_("job"))
+    old_promised_at = models.DateTimeField(_("previous promise"), null=True, blank=True)
+    new_promised_at = models.DateTimeField(_("new promise"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("promise change")
+        verbose_name_plural = _("promise changes")
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.old_promised_at} → {self.new_promised_at}"

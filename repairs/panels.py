@@ -1,0 +1,42 @@
+"""The repair-job panels of the home page, per role."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+
+from .models import FINISHED_STATUSES, PROMISE_KEPT_STATUSES, Status
+from .selectors import jobs_visible_to
+
+
+def home_panels(user: User) -> list[dict]:
+    active = jobs_visible_to(user).exclude(status__in=FINISHED_STATUSES)
+    if user.role == Role.SALES_REP:
+        active = active.filter(Q(sales_owner=user) | Q(requested_by=user))
+        link, title = reverse("repairs:my_cars"), _("My customers' cars")
+    elif user.role == Role.TECHNICIAN:
+        active = active.filter(Q(technician=user) | Q(technician__isnull=True))
+        link, title = reverse("repairs:my_queue"), _("My queue")
+    else:
+        link, title = reverse("repairs:board"), _("Workshop today")
+    overdue = Q(promised_at__lt=timezone.now()) & ~Q(status__in=PROMISE_KEPT_STATUSES)
+    stats = active.aggregate(
+        total=Count("id"),
+        overdue=Count("id", filter=overdue),
+        awaiting=Count("id", filter=Q(status=Status.AWAITING_APPROVAL)),
+        ready=Count("id", filter=Q(status=Status.READY)),
+        unassigned=Count("id", filter=Q(technician__isnull=True)),
+    )
+    return [
+        {
+            "title": title,
+            "icon": "car-front",
+            "template": "repairs/partials/home_panel.html",
+            "link": link,
+            "stats": stats,
+        }
+    ]

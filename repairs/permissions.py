@@ -1,0 +1,58 @@
+"""The permission matrix of DESIGN.md for repair jobs, in one place.
+
+Views and templates ask these functions; nothing else looks at roles. A user
+who may not *see* a job gets 404 (see selectors.jobs_visible_to); one who may
+see it but not act gets 403.
+"""
+
+from __future__ import annotations
+
+from accounts.models import Role, User
+
+from .models import Status
+
+CREATORS = frozenset({Role.SALES_REP, Role.SERVICE_ADVISOR, Role.MANAGER})
+WORKSHOP_LEADS = frozenset({Role.SERVICE_ADVISOR, Role.MANAGER})
+
+
+def can_see_job(user: User, job) -> bool:
+    return user.is_authenticated and (user.sees_all_branches or job.branch_id == user.branch_id)
+
+
+def can_create_job(user: User) -> bool:
+    return user.is_authenticated and user.role in CREATORS
+
+
+def can_change_status(user: User, job, to: str) -> bool:
+    """Handing over (ready → delivered) is sales' act for their own customers;
+    every other move is the workshop's: technicians on their own or unassigned
+    jobs, advisors and managers on any job of the branch."""
+    if not can_see_job(user, job):
+        return False
+    if user.role in WORKSHOP_LEADS:
+        return True
+    if to == Status.DELIVERED:
+        return user.role == Role.SALES_REP and job.sales_owner_id == user.pk
+    if user.role == Role.TECHNICIAN:
+        return job.technician_id in (None, user.pk)
+    return False
+
+
+def can_change_any_status(user: User, job) -> bool:
+    return any(can_change_status(user, job, to) for to in job.allowed_next_statuses)
+
+
+def can_assign(user: User, job) -> bool:
+    return can_see_job(user, job) and user.role in WORKSHOP_LEADS
+
+
+def can_set_promise(user: User, job) -> bool:
+    return can_see_job(user, job) and user.role in WORKSHOP_LEADS
+
+
+def can_claim(user: User, job) -> bool:
+    return can_see_job(user, job) and user.role == Role.TECHNICIAN and job.technician_id is None and not job.is_finished
+
+
+def can_see_customer_contact(user: User) -> bool:
+    return user.is_authenticated and user.role != Role.TECHNICIAN

@@ -1,0 +1,163 @@
+"""Reads on repair jobs, always scoped to what the user may see.
+
+Every list selects its relations up front so the query count does not grow
+with the rows (tests assert it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone, translation
+
+from accounts.models import Role, User
+from dealership.models import Branch, Customer
+
+from .models import BOARD_STATUSES, FINISHED_STATUSES, JobKind, RepairJob, Status
+
+BOARD_COLUMN_LIMIT = 40
+
+
+def jobs_visible_to(user: User) -> QuerySet[RepairJob]:
+    qs = RepairJob.objects.all()
+    if not user.sees_all_branches:
+        qs = qs.filter(branch_id=user.branch_id)
+    return qs
+
+
+def with_list_relations(qs: QuerySet[RepairJob]) -> QuerySet[RepairJob]:
+    return qs.select_related("customer", "vehicle", "technician", "sales_owner", "branch")
+
+
+def get_job_for_user(user: User, pk: int) -> RepairJob:
+    """The job, or RepairJob.DoesNotExist when the user may not see it (→ 404)."""
+    return (
+        jobs_visible_to(user)
+        .select_related("customer", "vehicle", "technician", "sales_owner", "requested_by", "service_advisor", "branch")
+        .get(pk=pk)
+    )
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    scope: str = "mine"  # mine | branch
+    q: str = ""
+    status: str = ""
+    kind: str = ""
+    finished: bool = False
+
+    @classmethod
+    def from_query(cls, params, *, default_scope: str) -> JobFilters:
+        scope = params.get("scope", default_scope)
+        status = params.get("status", "")
+        kind = params.get("kind", "")
+        return cls(
+            scope=scope if scope in ("mine", "branch") else default_scope,
+            q=params.get("q", "").strip()[:100],
+            status=status if status in Status.values else "",
+            kind=kind if kind in JobKind.values else "",
+            finished=params.get("finished") == "1",
+        )
+
+    def as_query(self) -> dict[str, str]:
+        query = {"scope": self.scope, "q": self.q, "status": self.status, "kind": self.kind}
+        if self.finished:
+            query["finished"] = "1"
+        return {key: value for key, value in query.items() if value}
+
+
+def filtered_jobs(user: User, filters: JobFilters) -> QuerySet[RepairJob]:
+    qs = jobs_visible_to(user)
+    if filters.scope == "mine":
+        qs = qs.filter(Q(sales_owner=user) | Q(requested_by=user) | Q(technician=user))
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    elif not filters.finished:
+        qs = qs.exclude(status__in=FINISHED_STATUSES)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.q:
+        term = filters.q
+        qs = qs.filter(
+            Q(number__icontains=term)
+            | Q(vehicle__plate_number__icontains=term)
+            | Q(customer__name__icontains=term)
+            | Q(customer__name_kana__icontains=term)
+            | Q(title__icontains=term)
+        )
+    return with_list_relations(qs).order_by("priority", F("promised_at").asc(nulls_last=True), "-id")
+
+
+def technician_queue(user: User) -> tuple[list[RepairJob], list[RepairJob]]:
+    """Jobs assigned to the technician, then unassigned jobs of the branch to claim."""
+    active = with_list_relations(jobs_visible_to(user).exclude(status__in=FINISHED_STATUSES)).order_by(
+        "priority", F("promised_at").asc(nulls_last=True), "id"
+    )
+    mine = list(active.filter(technician=user))
+    unassigned = list(active.filter(technician__isnull=True)[:50])
+    return mine, unassigned
+
+
+def board_columns(user: User) -> list[dict]:
+    """Active jobs by workshop status; each column shows its first cards and a count.
+
+    One query for the cards (a window function caps each column) and one for
+    the counts, whatever the number of jobs.
+    """
+    active = jobs_visible_to(user).filter(status__in=BOARD_STATUSES)
+    counts = dict(active.values("status").annotate(n=Count("id")).values_list("status", "n"))
+    ranked = (
+        with_list_relations(active)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("status")],
+                order_by=[F("priority").asc(), F("promised_at").asc(nulls_last=True), F("id").asc()],
+            )
+        )
+        .filter(rank__lte=BOARD_COLUMN_LIMIT)
+        .order_by("status", "rank")
+    )
+    cards: dict[str, list[RepairJob]] = {status: [] for status in BOARD_STATUSES}
+    for job in ranked:
+        cards[job.status].append(job)
+    return [
+        {"status": status, "label": Status(status).label, "jobs": cards[status], "count": counts.get(status, 0)}
+        for status in BOARD_STATUSES
+    ]
+
+
+def branch_ids_visible_to(user: User) -> list[int]:
+    if user.sees_all_branches:
+        return list(Branch.objects.values_list("pk", flat=True))
+    return [user.branch_id] if user.branch_id else []
+
+
+def board_etag(user: User, *parts: str) -> str:
+    """A validator for every polled job screen of `user`.
+
+    Built from the branches' change markers (bumped in the same transaction as
+    every job write), the viewer and their language, the screen's own
+    parameters, and the current minute — overdue flags change with the clock.
+    """
+    qs = Branch.objects.order_by("pk").values_list("pk", "changed_at")
+    if not user.sees_all_branches:
+        qs = qs.filter(pk=user.branch_id)
+    markers = ",".join(f"{pk}:{changed_at.timestamp()}" for pk, changed_at in qs)
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    raw = "|".join([markers, str(user.pk), translation.get_language() or "", minute, *parts])
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+
+
+def customers_for_new_job(user: User) -> QuerySet[Customer]:
+    qs = Customer.objects.select_related("branch")
+    if not user.sees_all_branches:
+        qs = qs.filter(branch_id=user.branch_id)
+    return qs.order_by("name_kana", "name")
+
+
+def technicians_of_branch(branch_id: int) -> QuerySet[User]:
+    return User.objects.filter(branch_id=branch_id, role=Role.TECHNICIAN, is_active=True).order_by("display_name")
