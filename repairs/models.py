@@ -12,6 +12,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dealership.models import Branch, Customer, Vehicle
 
@@ -55,14 +56,14 @@ class Status(models.TextChoices):
 class CustomerStatus(models.TextChoices):
     """What sales and the customer see."""
 
-    RECEIVED = "received", _("Received")
-    IN_PROGRESS = "in_progress", _("Work in progress")
-    WAITING_APPROVAL = "waiting_approval", _("Waiting for your approval")
-    WAITING_PARTS = "waiting_parts", _("Waiting for parts")
-    READY = "ready", _("Ready for pickup")
-    DELIVERED = "delivered", _("Delivered")
-    ON_HOLD = "on_hold", _("On hold")
-    CANCELLED = "cancelled", _("Cancelled")
+    RECEIVED = "received", pgettext_lazy("customer-facing status", "Received")
+    IN_PROGRESS = "in_progress", pgettext_lazy("customer-facing status", "Work in progress")
+    WAITING_APPROVAL = "waiting_approval", pgettext_lazy("customer-facing status", "Waiting for your approval")
+    WAITING_PARTS = "waiting_parts", pgettext_lazy("customer-facing status", "Waiting for parts")
+    READY = "ready", pgettext_lazy("customer-facing status", "Ready for pickup")
+    DELIVERED = "delivered", pgettext_lazy("customer-facing status", "Delivered")
+    ON_HOLD = "on_hold", pgettext_lazy("customer-facing status", "On hold")
+    CANCELLED = "cancelled", pgettext_lazy("customer-facing status", "Cancelled")
 
 
 # The one table of allowed workshop moves. `change_status` refuses anything else.

@@ -46,6 +46,13 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+def pytest_configure(config) -> None:
+    # Real password hashing costs ~0.3 s per user; the suite creates hundreds.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def redis_url() -> str:
     url = os.environ.get("REDIS_URL", "")

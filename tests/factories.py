@@ -60,3 +60,27 @@ class VehicleFactory(factory.django.DjangoModelFactory):
     plate_number = factory.Sequence(lambda n: f"品川 300 あ {1000 + n}")
     vin = factory.Sequence(lambda n: f"ZVW-{n:07d}")
     mileage = 42000
+
+
+class RepairJobFactory(factory.django.DjangoModelFactory):
+    """A job built like `create_job` builds one (number, initial history)."""
+
+    class Meta:
+        model = "repairs.RepairJob"
+        skip_postgeneration_save = True
+
+    vehicle = factory.SubFactory(VehicleFactory)
+    customer = factory.SelfAttribute("vehicle.customer")
+    branch = factory.SelfAttribute("customer.branch")
+    kind = "repair"
+    title = "ブレーキ異音の修理"
+    customer_request = "キーキー鳴る"
+
+    @factory.post_generation
+    def numbered(obj, create, extracted, **kwargs):
+        if create:
+            from repairs.models import StatusChange
+
+            obj.number = f"R-2026-{obj.pk:05d}"
+            obj.save(update_fields=["number"])
+            StatusChange.objects.create(job=obj, from_status="", to_status="received", by=obj.requested_by)
