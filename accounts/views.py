@@ -19,6 +19,7 @@ from . import services
 from .forms import ChangeStaffForm, InviteStaffForm, PreferencesForm, SetPasswordForm
 from .models import User
 from .permissions import can_manage_staff, staff_visible_to
+from .signals import CHOSEN_LANGUAGE_SESSION_KEY
 
 PAGE_SIZE = 25
 
@@ -150,6 +151,11 @@ def set_language(request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated and request.user.language != language:
             request.user.language = language
             request.user.save(update_fields=["language"])
+        elif not request.user.is_authenticated:
+            # Chosen on the login page: saved on the account at sign-in
+            # (accounts.signals). A cookie alone would not do, since a shared
+            # workshop tablet would impose one person's choice on everyone.
+            request.session[CHOSEN_LANGUAGE_SESSION_KEY] = language
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME,
             language,

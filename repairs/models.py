@@ -211,6 +211,12 @@ class RepairJob(models.Model):
     def __str__(self) -> str:
         return f"{self.number or '—'} {self.title}"
 
+    def save(self, *args, **kwargs) -> None:
+        # Any saved change (admin edits included) must reach the polled
+        # screens, whose ETags and cached fragments follow the branch marker.
+        super().save(*args, **kwargs)
+        Branch.touch(self.branch_id)
+
     def get_absolute_url(self) -> str:
         return reverse("repairs:job_detail", args=[self.pk])
 

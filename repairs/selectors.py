@@ -18,7 +18,7 @@ from dealership.models import Branch, Customer
 
 from .models import BOARD_STATUSES, FINISHED_STATUSES, JobKind, RepairJob, Status
 
-BOARD_COLUMN_LIMIT = 40
+BOARD_COLUMN_LIMIT = 12
 
 
 def jobs_visible_to(user: User) -> QuerySet[RepairJob]:
@@ -34,11 +34,25 @@ def with_list_relations(qs: QuerySet[RepairJob]) -> QuerySet[RepairJob]:
 
 def get_job_for_user(user: User, pk: int) -> RepairJob:
     """The job, or RepairJob.DoesNotExist when the user may not see it (→ 404)."""
-    return (
-        jobs_visible_to(user)
-        .select_related("customer", "vehicle", "technician", "sales_owner", "requested_by", "service_advisor", "branch")
-        .get(pk=pk)
+    return jobs_visible_to(user).select_related("customer", "vehicle", "branch").get(pk=pk)
+
+
+def attach_people(job: RepairJob) -> RepairJob:
+    """Load the four people on a job in one query, once.
+
+    Joining the user table four times into the job query makes PostgreSQL
+    spend longer planning than running it; and a cached job page never needs
+    them at all.
+    """
+    if getattr(job, "_people_attached", False):
+        return job
+    people = User.objects.in_bulk(
+        {job.sales_owner_id, job.requested_by_id, job.technician_id, job.service_advisor_id} - {None}
     )
+    for field in ("sales_owner", "requested_by", "technician", "service_advisor"):
+        setattr(job, field, people.get(getattr(job, f"{field}_id")))
+    job._people_attached = True
+    return job
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,6 @@ def create_job(
         job.number = _job_number(job)
         job.save(update_fields=["number"])
         StatusChange.objects.create(job=job, from_status="", to_status=Status.RECEIVED, by=by, at=now)
-        Branch.touch(job.branch_id)
     return job
 
 

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,13 +24,17 @@ from .forms import AssignForm, JobCreateForm, PromiseForm, StatusChangeForm
 from .models import JobKind, RepairJob, Status
 
 PAGE_SIZE = 25
+# A fragment's key changes every minute anyway (overdue flags follow the clock).
+LIVE_FRAGMENT_SECONDS = 120
+CSRF_PLACEHOLDER = "csrf-placeholder-3f9a1c"
 
 
-def _get_job(request: HttpRequest, pk: int) -> RepairJob:
+def _get_job(request: HttpRequest, pk: int, *, people: bool = False) -> RepairJob:
     try:
-        return selectors.get_job_for_user(request.user, pk)
+        job = selectors.get_job_for_user(request.user, pk)
     except RepairJob.DoesNotExist:
         raise Http404 from None
+    return selectors.attach_people(job) if people else job
 
 
 def _not_modified(request: HttpRequest, etag: str) -> bool:
@@ -32,38 +43,62 @@ def _not_modified(request: HttpRequest, etag: str) -> bool:
     return bool(sent) and etag.strip('"') in {tag.strip().removeprefix("W/").strip('"') for tag in sent.split(",")}
 
 
-def _polled(request: HttpRequest, etag: str, template: str, context: dict) -> HttpResponse:
-    """Render a polled screen; htmx refreshes get the fragment, or 304 when unchanged."""
+def _live_fragment(
+    request: HttpRequest, template: str, etag: str, build: Callable[[], dict], partial: str = "live"
+) -> str:
+    """The screen's live fragment, rendered once per data version and cached.
+
+    The ETag already names everything the fragment shows (branch change
+    markers, viewer, language, parameters, minute), so a cached copy under it
+    is exact. Forms in it carry a placeholder that becomes this request's CSRF
+    token on the way out, so one cached copy serves every session.
+    """
+    key = "live:" + hashlib.sha256(f"{template}#{partial}|{etag}".encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        context = {**build(), "etag": etag.strip('"'), "csrf_token": CSRF_PLACEHOLDER}
+        html = render_to_string(f"{template}#{partial}", context, request)
+        cache.set(key, html, LIVE_FRAGMENT_SECONDS)
+    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 - our own template
+
+
+def _polled(
+    request: HttpRequest, etag: str, template: str, build: Callable[[], dict], page: dict | None = None
+) -> HttpResponse:
+    """A polled screen: htmx refreshes get the fragment alone, or 304 when unchanged."""
     if request.htmx and _not_modified(request, etag):
         response = HttpResponseNotModified()
     else:
-        context["etag"] = etag.strip('"')
-        if request.htmx:
-            template = f"{template}#live"
-        response = render(request, template, context)
+        html = _live_fragment(request, template, etag, build)
+        response = (
+            HttpResponse(html) if request.htmx else render(request, template, {**(page or {}), "live_html": html})
+        )
     response["ETag"] = etag
     response["Cache-Control"] = "no-store"
     return response
 
 
 def _job_list(request: HttpRequest, *, default_scope: str, title: str) -> HttpResponse:
+    user = request.user
     filters = selectors.JobFilters.from_query(request.GET, default_scope=default_scope)
-    query = urlencode(filters.as_query())
-    etag = selectors.board_etag(request.user, "list", request.GET.urlencode())
-    if request.htmx and _not_modified(request, etag):
-        return _polled(request, etag, "", {})
-    page = Paginator(selectors.filtered_jobs(request.user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "page": page,
+    etag = selectors.board_etag(user, "list", request.GET.urlencode())
+
+    def build() -> dict:
+        jobs = selectors.filtered_jobs(user, filters)
+        return {
+            "page": Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page")),
+            "filters": filters,
+            "query_string": urlencode(filters.as_query()),
+        }
+
+    page = {
         "filters": filters,
-        "query_string": query,
         "title": title,
         "statuses": Status.choices,
         "kinds": JobKind.choices,
-        "can_create": permissions.can_create_job(request.user),
-        "show_contact": permissions.can_see_customer_contact(request.user),
+        "can_create": permissions.can_create_job(user),
     }
-    return _polled(request, etag, "repairs/job_list.html", context)
+    return _polled(request, etag, "repairs/job_list.html", build, page)
 
 
 @login_required
@@ -81,21 +116,21 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def my_queue(request: HttpRequest) -> HttpResponse:
-    etag = selectors.board_etag(request.user, "queue")
-    if request.htmx and _not_modified(request, etag):
-        return _polled(request, etag, "", {})
-    mine, unassigned = selectors.technician_queue(request.user)
-    context = {"mine": mine, "unassigned": unassigned, "is_technician": request.user.is_technician}
-    return _polled(request, etag, "repairs/my_queue.html", context)
+    user = request.user
+    etag = selectors.board_etag(user, "queue")
+
+    def build() -> dict:
+        mine, unassigned = selectors.technician_queue(user)
+        return {"mine": mine, "unassigned": unassigned, "is_technician": user.is_technician}
+
+    return _polled(request, etag, "repairs/my_queue.html", build)
 
 
 @login_required
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     etag = selectors.board_etag(request.user, "board")
-    if request.htmx and _not_modified(request, etag):
-        return _polled(request, etag, "", {})
-    return _polled(request, etag, "repairs/board.html", {"columns": selectors.board_columns(request.user)})
+    return _polled(request, etag, "repairs/board.html", lambda: {"columns": selectors.board_columns(request.user)})
 
 
 @login_required
@@ -103,35 +138,46 @@ def board(request: HttpRequest) -> HttpResponse:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _get_job(request, pk)
     etag = selectors.board_etag(request.user, "job", str(job.pk), str(job.version))
-    if request.htmx and _not_modified(request, etag):
-        return _polled(request, etag, "", {})
     user = request.user
-    next_statuses = [
-        (status, Status(status).label)
-        for status in job.allowed_next_statuses
-        if permissions.can_change_status(user, job, status)
-    ]
-    context = {
-        "job": job,
-        "next_statuses": next_statuses,
-        "timeline": job.status_changes.select_related("by"),
-        "promise_changes": job.promise_changes.select_related("by"),
-        "can_claim": permissions.can_claim(user, job),
-        "can_assign": permissions.can_assign(user, job),
-        "can_set_promise": permissions.can_set_promise(user, job),
-        "show_contact": permissions.can_see_customer_contact(user),
-    }
-    if context["can_assign"]:
-        context["assign_form"] = AssignForm(job=job)
-    if context["can_set_promise"]:
-        context["promise_form"] = PromiseForm(initial={"promised_at": job.promised_at})
-    return _polled(request, etag, "repairs/job_detail.html", context)
+
+    def build() -> dict:
+        selectors.attach_people(job)
+        return {
+            "job": job,
+            "next_statuses": [
+                (status, Status(status).label)
+                for status in job.allowed_next_statuses
+                if permissions.can_change_status(user, job, status)
+            ],
+            "timeline": job.status_changes.select_related("by"),
+            "can_claim": permissions.can_claim(user, job),
+        }
+
+    def build_info() -> dict:
+        selectors.attach_people(job)
+        info = {
+            "job": job,
+            "promise_changes": job.promise_changes.select_related("by"),
+            "can_assign": permissions.can_assign(user, job),
+            "can_set_promise": permissions.can_set_promise(user, job),
+            "show_contact": permissions.can_see_customer_contact(user),
+        }
+        if info["can_assign"]:
+            info["assign_form"] = AssignForm(job=job)
+        if info["can_set_promise"]:
+            info["promise_form"] = PromiseForm(initial={"promised_at": job.promised_at})
+        return info
+
+    page = {"job": job}
+    if not request.htmx:
+        page["info_html"] = _live_fragment(request, "repairs/job_detail.html", etag, build_info, partial="info")
+    return _polled(request, etag, "repairs/job_detail.html", build, page)
 
 
 @login_required
 @require_POST
 def job_status(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk)
+    job = _get_job(request, pk, people=True)
     form = StatusChangeForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a next status from the buttons."))
@@ -155,7 +201,7 @@ def job_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_claim(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk)
+    job = _get_job(request, pk, people=True)
     if not permissions.can_claim(request.user, job):
         raise PermissionDenied(_("Only a technician can claim an unassigned job."))
     try:
@@ -170,7 +216,7 @@ def job_claim(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk)
+    job = _get_job(request, pk, people=True)
     if not permissions.can_assign(request.user, job):
         raise PermissionDenied
     form = AssignForm(request.POST, job=job)
@@ -185,7 +231,7 @@ def job_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_promise(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk)
+    job = _get_job(request, pk, people=True)
     if not permissions.can_set_promise(request.user, job):
         raise PermissionDenied
     form = PromiseForm(request.POST)

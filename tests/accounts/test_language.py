@@ -47,3 +47,17 @@ def test_preferences_switch_email_off_per_kind(client_for, technician):
     technician.refresh_from_db()
     assert technician.wants_email("job_assigned")
     assert not technician.wants_email("message")
+
+
+def test_the_language_chosen_on_the_login_page_is_saved_at_sign_in(client, technician, password):
+    client.post(reverse("accounts:set_language"), {"language": "en", "next": reverse("account_login")})
+    client.post(reverse("account_login"), {"login": technician.email, "password": password})
+    technician.refresh_from_db()
+    assert technician.language == "en"
+    assert "Home" in client.get(reverse("home")).content.decode()
+
+
+def test_signing_in_without_choosing_keeps_the_saved_language(client, technician, password):
+    client.post(reverse("account_login"), {"login": technician.email, "password": password})
+    technician.refresh_from_db()
+    assert technician.language == "ja"

@@ -23,6 +23,8 @@ class Command(BaseCommand):
             data |= accounts_demo.seed(data)
             for module in self.app_demos():
                 data |= module.seed(data, rng) or {}
+        if options["verbosity"] < 1:
+            return
         self.stdout.write(self.style.SUCCESS("Demo dealership is ready."))
         self.stdout.write("Demo logins (password: dealership-demo):")
         for email in ("sales@example.com", "technician@example.com", "advisor@example.com", "manager@example.com"):
