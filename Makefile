@@ -47,7 +47,7 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py
 
 messages: $(STAMP)
-	DEBUG=1 $(PY) manage.py makemessages -l ja --ignore=.venv --ignore=staticfiles --no-obsolete
+	DEBUG=1 $(PY) manage.py makemessages -l ja --ignore=.venv --ignore=staticfiles --ignore=tests --no-obsolete
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
 
 migrate: $(STAMP)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from .models import Notification
@@ -47,6 +49,12 @@ def _app_navigation(user) -> list[dict[str, Any]]:
     return items
 
 
+def bell_etag(user) -> str:
+    """Changes whenever the user's notifications do (see notify() and mark-read)."""
+    raw = f"{user.pk}|{user.notifications_changed_at.timestamp()}|{translation.get_language()}"
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:24] + '"'
+
+
 def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -55,6 +63,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_items": navigation_for(user),
         "nav_current": current,
+        "bell_etag": bell_etag(user).strip('"'),
         # A callable, so fragments that never show the bell never pay its query.
         "unread_notifications": functools.cache(
             lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from .models import Notification
 
@@ -63,6 +64,8 @@ def notify(
     if not rows:
         return []
     created = Notification.objects.bulk_create(rows)
+    # The bell's ETag follows this marker on the (already loaded) user row.
+    get_user_model().objects.filter(pk__in=seen).update(notifications_changed_at=timezone.now())
     pending_ids = [n.pk for n in created if n.email_status == Notification.EmailStatus.PENDING]
     if pending_ids:
         transaction.on_commit(lambda: enqueue_email_delivery(pending_ids))

@@ -205,6 +205,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "dealership.tasks.sweep_pending_notifications",
         "schedule": 60.0,
     },
+    "alert-jobs-at-risk": {
+        "task": "repairs.tasks.alert_jobs_at_risk",
+        "schedule": 300.0,
+    },
 }
 
 # Content-Security-Policy: on in every mode, so a violation shows up in
@@ -244,6 +248,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Eager (embedded) mode would print a line per task run inside requests.
+    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
 }
 
 # E-mail delivery of notifications (dealership/tasks.py).

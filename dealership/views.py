@@ -8,12 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from .context_processors import bell_etag
 from .http import safe_next_url
 from .models import Notification
 
@@ -47,7 +48,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one notification read and go to what it is about."""
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
     if notification.read_at is None:
-        Notification.objects.filter(pk=pk, read_at__isnull=True).update(read_at=timezone.now())
+        _mark_read(request.user, Notification.objects.filter(pk=pk))
     return redirect(notification.url or "notifications")
 
 
@@ -55,21 +56,36 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def notification_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Notification, pk=pk, recipient=request.user)
-    Notification.objects.filter(pk=pk, read_at__isnull=True).update(read_at=timezone.now())
+    _mark_read(request.user, Notification.objects.filter(pk=pk))
     return redirect(safe_next_url(request, "notifications"))
 
 
 @login_required
 @require_POST
 def notifications_mark_all_read(request: HttpRequest) -> HttpResponse:
-    Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    _mark_read(request.user, Notification.objects.filter(recipient=request.user))
     return redirect("notifications")
+
+
+def _mark_read(user, rows) -> None:
+    now = timezone.now()
+    if rows.filter(read_at__isnull=True).update(read_at=now):
+        type(user).objects.filter(pk=user.pk).update(notifications_changed_at=now)
 
 
 @login_required
 @require_GET
 def notifications_badge(request: HttpRequest) -> HttpResponse:
-    return render(request, "partials/bell_badge.html")
+    """The bell, polled: 304 without touching the notifications when nothing changed."""
+    etag = bell_etag(request.user)
+    sent = request.headers.get("If-None-Match", "").strip().removeprefix("W/").strip('"')
+    if sent and sent == etag.strip('"'):
+        response = HttpResponseNotModified()
+    else:
+        response = render(request, "partials/bell_badge.html")
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _check_database() -> str:

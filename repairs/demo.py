@@ -8,15 +8,18 @@ notification for every historical move.
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import timedelta
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from accounts.models import Role, User
-from dealership.models import Branch, Customer
+from dealership.models import Branch, Customer, Notification
 
-from .models import INTERNAL_KINDS, JobKind, Priority, RepairJob, Status, StatusChange
+from .models import INTERNAL_KINDS, JobKind, JobMessage, Priority, RepairJob, Status, StatusChange
 
 S = Status
 PATHS: dict[str, list[str]] = {
@@ -74,7 +77,7 @@ def seed(data: dict, rng: random.Random) -> dict:
         if RepairJob.objects.filter(branch=branch).exists():
             continue
         created += _seed_branch(branch, rng)
-    return {"jobs_created": created}
+    return {"jobs_created": created, **seed_threads(data, rng)}
 
 
 def _seed_branch(branch: Branch, rng: random.Random) -> int:
@@ -163,3 +166,65 @@ def _path(final: str, rng: random.Random) -> list[str]:
         index = path.index(S.IN_PROGRESS) + 1
         path[index:index] = DETOURS[S.IN_PROGRESS]
     return path
+
+
+THREAD_SCRIPTS = [
+    ("sales_owner", "customer_request", "お客様より：代車は軽自動車で大丈夫とのこと。夕方17時以降の引き取り希望です。"),
+    ("technician", "note", "リアブレーキパッドが残り2mm。交換を推奨します。写真を添付します。"),
+    ("sales_owner", "note", "お客様に連絡しました。交換でお願いしますとのことです。"),
+    ("technician", "note", "Parts ordered, arriving tomorrow morning. I will start first thing."),
+    ("service_advisor", "note", "約束時刻を明日12時に変更しました。"),
+    ("sales_owner", "customer_request", "Customer asks us to check the rattle from the dashboard as well."),
+]
+
+
+def demo_photo(rng: random.Random, label: str) -> SimpleUploadedFile:
+    """A generated stand-in for a workshop photo."""
+    image = Image.new("RGB", (640, 480), (rng.randint(40, 90), rng.randint(40, 90), rng.randint(60, 120)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = rng.randint(0, 600), rng.randint(0, 440)
+        draw.ellipse((x, y, x + rng.randint(20, 120), y + rng.randint(20, 120)), outline=(230, 230, 230), width=3)
+    draw.rectangle((20, 420, 620, 470), fill=(20, 20, 20))
+    draw.text((30, 435), label, fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return SimpleUploadedFile(f"{label}.png", buffer.getvalue(), content_type="image/png")
+
+
+def seed_threads(data: dict, rng: random.Random) -> dict:
+    """Conversations on the active demo jobs, posted through the service (so
+    everybody on the jobs has unread notifications), then backdated."""
+    from .images import process_photo
+    from .services import post_message
+
+    if JobMessage.objects.exists():
+        return {}
+    posted = 0
+    jobs = RepairJob.objects.exclude(status__in=[S.DELIVERED, S.CANCELLED]).select_related(
+        "vehicle", "sales_owner", "technician", "service_advisor", "requested_by"
+    )
+    for index, job in enumerate(jobs.order_by("pk")):
+        if index % 3 == 2:
+            continue
+        manager = User.objects.filter(branch_id=job.branch_id, role=Role.MANAGER).first()
+        script = THREAD_SCRIPTS[: 2 + index % 5]
+        started = job.received_at
+        for step, (role, kind, body) in enumerate(script):
+            author = getattr(job, role) or job.service_advisor or job.requested_by
+            if author is None:
+                continue
+            photos = [process_photo(demo_photo(rng, f"{job.number}-{step}"))] if "写真" in body else []
+            others = [person for person in (job.technician, job.sales_owner) if person and person != author]
+            mentions = others[:1] if step == 2 else ([manager] if step == 1 and manager and index % 4 == 0 else [])
+            message = post_message(job, by=author, body=body, kind=kind, mentions=mentions, photos=photos)
+            at = min(started + timedelta(minutes=25 * (step + 1)), timezone.now())
+            JobMessage.objects.filter(pk=message.pk).update(created_at=at)
+            RepairJob.objects.filter(pk=job.pk).update(last_message_at=at)
+            posted += 1
+    # The demo prints no e-mail for its own history: the notifications stay in
+    # the portal (unread) but are not mailed.
+    Notification.objects.filter(email_status=Notification.EmailStatus.PENDING).update(
+        email_status=Notification.EmailStatus.SKIPPED
+    )
+    return {"messages_posted": posted}

@@ -8,7 +8,8 @@ from accounts.models import User
 from dealership.models import Vehicle
 
 from . import selectors
-from .models import INTERNAL_KINDS, JobKind, Priority, Status
+from .images import process_photo
+from .models import INTERNAL_KINDS, JobKind, JobMessage, Priority, Status
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -111,3 +112,64 @@ class PromiseForm(forms.Form):
         if value < timezone.now():
             raise forms.ValidationError(_("The promised time is in the past."))
         return value
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    """Up to MAX_PHOTOS camera photos; each is checked by repairs.images."""
+
+    MAX_PHOTOS = 4
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault(
+            "widget", MultiplePhotoInput(attrs={"accept": "image/*", "capture": "environment", "multiple": True})
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = [item for item in (data if isinstance(data, list | tuple) else [data]) if item]
+        if len(files) > self.MAX_PHOTOS:
+            raise forms.ValidationError(
+                _("Attach at most %(count)d photos to one message.") % {"count": self.MAX_PHOTOS}
+            )
+        photos, errors = [], []
+        for upload in files:
+            try:
+                photos.append(process_photo(upload))
+            except forms.ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise forms.ValidationError(errors)
+        return photos
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
+    )
+    kind = forms.ChoiceField(
+        label=_("This is"), choices=JobMessage.Kind.choices, initial=JobMessage.Kind.NOTE, widget=forms.RadioSelect
+    )
+    mentions = forms.ModelMultipleChoiceField(
+        label=_("Mention colleagues (@)"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+        help_text=_("They get a notification. Hold Ctrl or ⌘ to choose several."),
+    )
+    photos = MultiplePhotoField(label=_("Photos"), required=False)
+
+    def __init__(self, *args, job, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["mentions"].queryset = User.objects.filter(branch_id=job.branch_id, is_active=True).order_by(
+            "display_name"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("body") or "").strip() and not cleaned.get("photos") and "photos" not in self.errors:
+            raise forms.ValidationError(_("Write a message or add a photo."))
+        return cleaned

@@ -7,6 +7,9 @@ transitions and the badge colours sit beside the choices as data.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -195,6 +198,14 @@ class RepairJob(models.Model):
     # Optimistic concurrency: every write bumps it; a write that expected an
     # older version is refused instead of overwriting someone else's change.
     version = models.PositiveIntegerField(_("version"), default=1)
+    # The thread's last activity: polled thread fragments key on it. Kept
+    # apart from `version`, which guards status edits and must not move when
+    # someone merely posts a message.
+    last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
+    # The promise each alert was sent for: one alert per promise, and a new
+    # promise may alert again (repairs.tasks.alert_jobs_at_risk).
+    at_risk_alerted_for = models.DateTimeField(null=True, blank=True, editable=False)
+    overdue_alerted_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["priority", "promised_at", "id"]
@@ -301,3 +312,75 @@ class PromiseChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}: {self.old_promised_at} → {self.new_promised_at}"
+
+
+class JobMessage(models.Model):
+    """One message on a job's thread: sales and service talk here."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", _("Note")
+        CUSTOMER_REQUEST = "customer_request", _("Customer request")
+
+    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="messages", verbose_name=_("job"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("author")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.NOTE)
+    body = models.TextField(_("message"), blank=True)
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in", verbose_name=_("mentions")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("job message")
+        verbose_name_plural = _("job messages")
+        indexes = [models.Index(fields=["job", "created_at"], name="jobmessage_job_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.body[:40]}"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.job.get_absolute_url()}#message-{self.pk}"
+
+    @property
+    def is_customer_request(self) -> bool:
+        return self.kind == self.Kind.CUSTOMER_REQUEST
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return f"jobs/{instance.message.job_id}/{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
+
+
+class Attachment(models.Model):
+    """A photo on a message, stored through Django's storage API (S3 is a setting away)."""
+
+    message = models.ForeignKey(JobMessage, on_delete=models.CASCADE, related_name="attachments")
+    image = models.ImageField(_("photo"), upload_to=attachment_path, width_field="width", height_field="height")
+    thumbnail = models.ImageField(_("thumbnail"), upload_to=attachment_path, blank=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    original_name = models.CharField(_("original file name"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name or self.image.name
+
+
+class JobReadMarker(models.Model):
+    """How far one person has read one job's thread (unread counts)."""
+
+    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="read_markers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "user"], name="one_read_marker_per_user_and_job")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.job_id} at {self.read_at}"

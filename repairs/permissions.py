@@ -56,3 +56,8 @@ def can_claim(user: User, job) -> bool:
 
 def can_see_customer_contact(user: User) -> bool:
     return user.is_authenticated and user.role != Role.TECHNICIAN
+
+
+def can_post_message(user: User, job) -> bool:
+    """Everyone who sees the job may talk on its thread (DESIGN.md matrix)."""
+    return can_see_job(user, job)

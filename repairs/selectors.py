@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from django.db.models import Count, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone, translation
 
 from accounts.models import Role, User
 from dealership.models import Branch, Customer
 
-from .models import BOARD_STATUSES, FINISHED_STATUSES, JobKind, RepairJob, Status
+from .models import BOARD_STATUSES, FINISHED_STATUSES, JobKind, JobMessage, JobReadMarker, RepairJob, Status
 
 BOARD_COLUMN_LIMIT = 12
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def jobs_visible_to(user: User) -> QuerySet[RepairJob]:
@@ -102,7 +104,25 @@ def filtered_jobs(user: User, filters: JobFilters) -> QuerySet[RepairJob]:
             | Q(customer__name_kana__icontains=term)
             | Q(title__icontains=term)
         )
-    return with_list_relations(qs).order_by("priority", F("promised_at").asc(nulls_last=True), "-id")
+    return with_unread(with_list_relations(qs), user).order_by("priority", F("promised_at").asc(nulls_last=True), "-id")
+
+
+def with_unread(qs: QuerySet[RepairJob], user: User) -> QuerySet[RepairJob]:
+    """Annotate `unread`: messages by others since the user last read the thread.
+
+    Correlated subqueries keep it one query for the whole page of jobs.
+    """
+    read_at = JobReadMarker.objects.filter(job=OuterRef("job"), user=user).values("read_at")[:1]
+    unread = (
+        JobMessage.objects.filter(job=OuterRef("pk"))
+        .exclude(author=user)
+        .filter(created_at__gt=Coalesce(Subquery(read_at), Value(EPOCH)))
+        .order_by()
+        .values("job")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return qs.annotate(unread=Coalesce(Subquery(unread), Value(0)))
 
 
 def technician_queue(user: User) -> tuple[list[RepairJob], list[RepairJob]]:
@@ -110,7 +130,7 @@ def technician_queue(user: User) -> tuple[list[RepairJob], list[RepairJob]]:
     active = with_list_relations(jobs_visible_to(user).exclude(status__in=FINISHED_STATUSES)).order_by(
         "priority", F("promised_at").asc(nulls_last=True), "id"
     )
-    mine = list(active.filter(technician=user))
+    mine = list(with_unread(active.filter(technician=user), user))
     unassigned = list(active.filter(technician__isnull=True)[:50])
     return mine, unassigned
 
@@ -162,7 +182,8 @@ def board_etag(user: User, *parts: str) -> str:
         qs = qs.filter(pk=user.branch_id)
     markers = ",".join(f"{pk}:{changed_at.timestamp()}" for pk, changed_at in qs)
     minute = timezone.now().strftime("%Y%m%d%H%M")
-    raw = "|".join([markers, str(user.pk), translation.get_language() or "", minute, *parts])
+    read = str(user.threads_read_at.timestamp())  # unread badges change when the user reads a thread
+    raw = "|".join([markers, str(user.pk), read, translation.get_language() or "", minute, *parts])
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
 
@@ -175,3 +196,13 @@ def customers_for_new_job(user: User) -> QuerySet[Customer]:
 
 def technicians_of_branch(branch_id: int) -> QuerySet[User]:
     return User.objects.filter(branch_id=branch_id, role=Role.TECHNICIAN, is_active=True).order_by("display_name")
+
+
+def thread_messages(job: RepairJob) -> QuerySet[JobMessage]:
+    return job.messages.select_related("author").prefetch_related("attachments", "mentions")
+
+
+def thread_etag(job: RepairJob) -> str:
+    stamp = job.last_message_at.timestamp() if job.last_message_at else 0
+    raw = f"thread|{job.pk}|{stamp}|{translation.get_language()}"
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'

@@ -7,7 +7,7 @@ Nothing else assigns `job.status`, `job.technician` or `job.promised_at`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -21,7 +21,19 @@ from dealership.models import Branch, Customer, Notification, Vehicle
 from dealership.notifications import notify
 
 from . import permissions
-from .models import INTERNAL_KINDS, CustomerStatus, PromiseChange, RepairJob, Status, StatusChange
+from .images import Photo
+from .models import (
+    INTERNAL_KINDS,
+    PROMISE_KEPT_STATUSES,
+    Attachment,
+    CustomerStatus,
+    JobMessage,
+    JobReadMarker,
+    PromiseChange,
+    RepairJob,
+    Status,
+    StatusChange,
+)
 
 
 class JobError(Exception):
@@ -253,3 +265,155 @@ def intake(*, by: User, data: dict) -> RepairJob:
             promised_at=data.get("promised_at"),
             priority=data.get("priority", 3),
         )
+
+
+def post_message(
+    job: RepairJob,
+    *,
+    by: User,
+    body: str,
+    kind: str = JobMessage.Kind.NOTE,
+    mentions: list[User] | tuple = (),
+    photos: list[Photo] | tuple = (),
+) -> JobMessage:
+    """Post on a job's thread and tell the people on the job.
+
+    Mentioned people get a mention; on a customer request the technician and
+    the advisor get a customer-request alert; everyone else on the job (sales
+    owner, technician, advisor, earlier posters) gets a message alert. Nobody
+    is told twice and the author never.
+    """
+    if not permissions.can_post_message(by, job):
+        raise PermissionDenied
+    body = body.strip()
+    if not body and not photos:
+        raise JobError(_("Write a message or add a photo."))
+    mentioned = [user for user in mentions if user.branch_id == job.branch_id and user.is_active]
+    now = timezone.now()
+    with transaction.atomic():
+        message = JobMessage.objects.create(job=job, author=by, kind=kind, body=body, created_at=now)
+        if mentioned:
+            message.mentions.set(mentioned)
+        for photo in photos:
+            Attachment.objects.create(
+                message=message,
+                image=photo.image,
+                thumbnail=photo.thumbnail,
+                size=photo.size,
+                original_name=photo.original_name,
+            )
+        RepairJob.objects.filter(pk=job.pk).update(last_message_at=now)
+        job.last_message_at = now
+        Branch.touch(job.branch_id)
+        _notify_thread(job, message, by=by, mentioned=mentioned)
+    return message
+
+
+def _notify_thread(job: RepairJob, message: JobMessage, *, by: User, mentioned: list[User]) -> None:
+    vehicle = job.vehicle
+    earlier_posters = User.objects.filter(
+        pk__in=JobMessage.objects.filter(job=job).exclude(pk=message.pk).values("author_id")
+    )
+    told: set[int] = {by.pk}
+
+    def tell(people, kind: str, text) -> None:
+        fresh = [person for person in people if person is not None and person.pk not in told]
+        told.update(person.pk for person in fresh)
+        notify(fresh, kind, actor=by, target=message, text=text)
+
+    tell(
+        mentioned,
+        Notification.Kind.MENTION,
+        format_lazy(
+            _("{name} mentioned you on {number} {vehicle}"), name=by.display_name, number=job.number, vehicle=vehicle
+        ),
+    )
+    if message.is_customer_request:
+        tell(
+            [job.technician, job.service_advisor],
+            Notification.Kind.CUSTOMER_REQUEST,
+            format_lazy(
+                _("Customer request on {number} {vehicle}: {body}"),
+                number=job.number,
+                vehicle=vehicle,
+                body=message.body[:120],
+            ),
+        )
+    tell(
+        [job.sales_owner, job.technician, job.service_advisor, *earlier_posters],
+        Notification.Kind.MESSAGE,
+        format_lazy(
+            _("{name} on {number} {vehicle}: {body}"),
+            name=by.display_name,
+            number=job.number,
+            vehicle=vehicle,
+            body=message.body[:120],
+        ),
+    )
+
+
+def mark_thread_read(job: RepairJob, *, by: User) -> None:
+    """Remember that `by` has read the thread up to now (unread badges in lists)."""
+    now = timezone.now()
+    JobReadMarker.objects.bulk_create(
+        [JobReadMarker(job=job, user=by, read_at=now)],
+        update_conflicts=True,
+        unique_fields=["job", "user"],
+        update_fields=["read_at"],
+    )
+    User.objects.filter(pk=by.pk).update(threads_read_at=now)
+    by.threads_read_at = now
+
+
+AT_RISK_WINDOW = timedelta(hours=1)
+
+
+def alert_jobs_at_risk(*, now: datetime | None = None) -> int:
+    """Alert once per promise: when a job will miss it within the hour, and when it has.
+
+    Idempotent: the conditional UPDATE records which promise was alerted, so
+    a second run (or two beat schedulers) alerts nobody twice; a new promise
+    may alert again.
+    """
+    now = now or timezone.now()
+    active = RepairJob.objects.exclude(status__in=PROMISE_KEPT_STATUSES).filter(promised_at__isnull=False)
+    sent = 0
+    checks = (
+        (
+            "overdue_alerted_for",
+            active.filter(promised_at__lte=now),
+            _("{number} {vehicle} passed the time promised to the customer ({time})"),
+        ),
+        (
+            "at_risk_alerted_for",
+            active.filter(promised_at__gt=now, promised_at__lte=now + AT_RISK_WINDOW),
+            _("{number} {vehicle} will miss its promised time ({time}) unless it is ready within the hour"),
+        ),
+    )
+    for field, candidates, message in checks:
+        due = candidates.exclude(**{field: F("promised_at")}).select_related(
+            "vehicle", "sales_owner", "service_advisor"
+        )
+        for job in due:
+            with transaction.atomic():
+                claimed = (
+                    RepairJob.objects.filter(pk=job.pk, promised_at=job.promised_at)
+                    .exclude(**{field: F("promised_at")})
+                    .update(**{field: job.promised_at})
+                )
+                if not claimed:
+                    continue
+                notify(
+                    [job.service_advisor, job.sales_owner],
+                    Notification.Kind.JOB_OVERDUE,
+                    actor=None,
+                    target=job,
+                    text=format_lazy(
+                        message,
+                        number=job.number,
+                        vehicle=job.vehicle,
+                        time=timezone.localtime(job.promised_at).strftime("%m/%d %H:%M"),
+                    ),
+                )
+                sent += 1
+    return sent

@@ -17,4 +17,6 @@ urlpatterns = [
     path("<int:pk>/claim/", views.job_claim, name="job_claim"),
     path("<int:pk>/assign/", views.job_assign, name="job_assign"),
     path("<int:pk>/promise/", views.job_promise, name="job_promise"),
+    path("<int:pk>/thread/", views.job_thread, name="job_thread"),
+    path("<int:pk>/messages/", views.job_message, name="job_message"),
 ]

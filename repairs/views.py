@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import permissions, selectors, services
-from .forms import AssignForm, JobCreateForm, PromiseForm, StatusChangeForm
+from .forms import AssignForm, JobCreateForm, MessageForm, PromiseForm, StatusChangeForm
 from .models import JobKind, RepairJob, Status
 
 PAGE_SIZE = 25
@@ -136,7 +136,10 @@ def board(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk)
+    return _job_page(request, _get_job(request, pk))
+
+
+def _job_page(request: HttpRequest, job: RepairJob, *, message_form: MessageForm | None = None, status: int = 200):
     etag = selectors.board_etag(request.user, "job", str(job.pk), str(job.version))
     user = request.user
 
@@ -171,7 +174,53 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = {"job": job}
     if not request.htmx:
         page["info_html"] = _live_fragment(request, "repairs/job_detail.html", etag, build_info, partial="info")
-    return _polled(request, etag, "repairs/job_detail.html", build, page)
+        page["message_form"] = message_form or MessageForm(job=job)
+    response = _polled(request, etag, "repairs/job_detail.html", build, page)
+    if status != 200 and response.status_code == 200:
+        response.status_code = status
+    return response
+
+
+def _thread_context(request: HttpRequest, job: RepairJob) -> dict:
+    services.mark_thread_read(job, by=request.user)
+    return {
+        "job": job,
+        "thread": selectors.thread_messages(job),
+        "thread_etag": selectors.thread_etag(job).strip('"'),
+    }
+
+
+@login_required
+@require_GET
+def job_thread(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job's thread, polled by htmx: 304 while nobody posted."""
+    job = _get_job(request, pk)
+    etag = selectors.thread_etag(job)
+    if _not_modified(request, etag):
+        response = HttpResponseNotModified()
+    else:
+        response = render(request, "repairs/partials/thread.html", _thread_context(request, job))
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def job_message(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_job(request, pk, people=True)
+    if not permissions.can_post_message(request.user, job):
+        raise PermissionDenied
+    form = MessageForm(request.POST, request.FILES, job=job)
+    if form.is_valid():
+        try:
+            services.post_message(job, by=request.user, **form.cleaned_data)
+        except services.JobError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Message posted."))
+            return redirect(f"{job.get_absolute_url()}#thread")
+    return _job_page(request, job, message_form=form, status=400)
 
 
 @login_required
