@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -70,7 +71,7 @@ def notifications_mark_all_read(request: HttpRequest) -> HttpResponse:
 def _mark_read(user, rows) -> None:
     now = timezone.now()
     if rows.filter(read_at__isnull=True).update(read_at=now):
-        type(user).objects.filter(pk=user.pk).update(notifications_changed_at=now)
+        get_user_model().objects.filter(pk=user.pk).update(notifications_changed_at=now)
 
 
 @login_required
