@@ -22,4 +22,5 @@ urlpatterns = [
 if settings.DEBUG or settings.SERVE_MEDIA:
     # Uploaded files in development and `make run`; production serves them
     # from object storage or the reverse proxy.
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+    # MEDIA_ROOT is read per request so tests can point it at a temporary folder.
+    urlpatterns += [path("media/<path:path>", lambda request, path: serve(request, path, settings.MEDIA_ROOT))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 from urllib.parse import urlparse
 
 # Tests run with development settings (no HTTPS redirect, static files from
@@ -51,6 +52,8 @@ def pytest_configure(config) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Uploaded photos of the whole run go to a temporary folder, never media/.
+    settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="dealership-test-media-")
 
 
 @pytest.fixture
