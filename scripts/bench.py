@@ -352,7 +352,7 @@ def main() -> int:
         ]
         # Warm up: first requests compile templates and open connections.
         subprocess.run(
-            [binary, "-t1", "-c2", "-d2s", base + "/jobs/bench-floor/", "-H", cookie["Cookie"].join(["Cookie: ", ""])],
+            [binary, "-t1", "-c2", "-d2s", base + "/jobs/bench-floor/", "-H", f"Cookie: {cookie['Cookie']}"],
             capture_output=True,
             check=False,
         )
