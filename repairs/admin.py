@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import PromiseChange, RepairJob, Status, StatusChange
+from .models import Attachment, JobMessage, JobReadMarker, PromiseChange, RepairJob, Status, StatusChange
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -82,3 +82,43 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+    fields = ["image", "thumbnail", "original_name", "width", "height", "size"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(JobMessage)
+class JobMessageAdmin(admin.ModelAdmin):
+    list_display = ["job", "author", "kind", "body", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["body", "job__number", "author__display_name"]
+    list_select_related = ["job", "author"]
+    raw_id_fields = ["job", "author", "mentions"]
+    inlines = [AttachmentInline]
+
+
+@admin.register(PromiseChange)
+class PromiseChangeAdmin(admin.ModelAdmin):
+    list_display = ["job", "old_promised_at", "new_promised_at", "reason", "by", "at"]
+    list_select_related = ["job", "by"]
+    raw_id_fields = ["job", "by"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(JobReadMarker)
+class JobReadMarkerAdmin(admin.ModelAdmin):
+    list_display = ["job", "user", "read_at"]
+    list_select_related = ["job", "user"]
+    raw_id_fields = ["job", "user"]

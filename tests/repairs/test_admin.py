@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from repairs.models import RepairJob, StatusChange
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_for(client, branch):
+    superuser = UserFactory(email="root@example.com", branch=branch, is_staff=True, is_superuser=True, role="manager")
+    client.force_login(superuser)
+    return client, superuser
+
+
+def test_the_admin_moves_jobs_only_through_the_service_and_keeps_history(admin_client_for, job):
+    client, superuser = admin_client_for
+    response = client.post(
+        reverse("admin:repairs_repairjob_changelist"),
+        {"action": "move_to_on_hold", "_selected_action": [job.pk]},
+    )
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == "on_hold"
+    change = StatusChange.objects.filter(job=job).first()
+    assert (change.from_status, change.to_status, change.by) == ("received", "on_hold", superuser)
+
+
+def test_an_illegal_admin_move_is_refused_with_a_message(admin_client_for, make_job):
+    client, _superuser = admin_client_for
+    delivered = make_job(status="delivered")
+    response = client.post(
+        reverse("admin:repairs_repairjob_changelist"),
+        {"action": "move_to_in_progress", "_selected_action": [delivered.pk]},
+        follow=True,
+    )
+    assert RepairJob.objects.get(pk=delivered.pk).status == "delivered"
+    assert any(delivered.number in str(message) for message in response.context["messages"])
+
+
+def test_the_job_change_page_shows_status_read_only_with_its_history(admin_client_for, job):
+    client, _superuser = admin_client_for
+    response = client.get(reverse("admin:repairs_repairjob_change", args=[job.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="status"' not in body
+    assert "status_changes-TOTAL_FORMS" in body
+
+
+@pytest.mark.parametrize("model", ["repairjob", "statuschange", "jobmessage", "promisechange", "jobreadmarker"])
+def test_every_repairs_model_has_an_admin_page(admin_client_for, model):
+    client, _superuser = admin_client_for
+    assert client.get(reverse(f"admin:repairs_{model}_changelist")).status_code == 200
