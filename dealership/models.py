@@ -158,6 +158,8 @@ class Notification(models.Model):
     email_error = models.TextField(_("last e-mail error"), blank=True)
     email_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # While a failed send waits out its backoff the sweeper leaves it alone.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .emails import send_notification_email
@@ -25,35 +26,47 @@ TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 
 
 def claim_for_email(notification_id: int) -> bool:
-    """Move one row pending → sending; True only for the worker that won it."""
+    """Move one row pending → sending; True only for the worker that won it.
+
+    The attempt is counted at the claim, so a send that kills its worker
+    every time still runs out of attempts and ends `failed`.
+    """
     return bool(
         Notification.objects.filter(pk=notification_id, email_status=Notification.EmailStatus.PENDING).update(
-            email_status=Notification.EmailStatus.SENDING, claimed_at=timezone.now()
+            email_status=Notification.EmailStatus.SENDING,
+            claimed_at=timezone.now(),
+            email_attempts=F("email_attempts") + 1,
         )
     )
 
 
-@shared_task(bind=True, max_retries=MAX_EMAIL_ATTEMPTS - 1)
+# Attempts are counted on the row (not by Celery), so a chain restarted by the
+# sweeper does not get a fresh allowance.
+@shared_task(bind=True, max_retries=None)
 def deliver_notification(self, notification_id: int) -> str:
     if not claim_for_email(notification_id):
         return "not-pending"
     notification = Notification.objects.select_related("recipient", "actor").get(pk=notification_id)
-    attempts = notification.email_attempts + 1
     try:
         send_notification_email(notification)
     except TRANSIENT_ERRORS as exc:
         error = f"{type(exc).__name__}: {exc}"
-        final = self.request.retries >= self.max_retries
-        status = Notification.EmailStatus.FAILED if final else Notification.EmailStatus.PENDING
-        Notification.objects.filter(pk=notification_id).update(
-            email_status=status, email_attempts=attempts, email_error=error
-        )
-        if final:
-            logger.error("Notification %s e-mail failed after %s attempts: %s", notification_id, attempts, error)
+        rows = Notification.objects.filter(pk=notification_id)
+        if notification.email_attempts >= MAX_EMAIL_ATTEMPTS:
+            rows.update(email_status=Notification.EmailStatus.FAILED, email_error=error)
+            logger.error(
+                "Notification %s e-mail failed after %s attempts: %s", notification_id, MAX_EMAIL_ATTEMPTS, error
+            )
             return "failed"
-        raise self.retry(exc=exc, countdown=settings.EMAIL_RETRY_BASE_SECONDS * 2**self.request.retries) from exc
+        countdown = settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (notification.email_attempts - 1)
+        rows.update(
+            email_status=Notification.EmailStatus.PENDING,
+            email_error=error,
+            next_attempt_at=timezone.now() + timedelta(seconds=countdown),
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
     Notification.objects.filter(pk=notification_id).update(
-        email_status=Notification.EmailStatus.SENT, email_attempts=attempts, email_sent_at=timezone.now()
+        email_status=Notification.EmailStatus.SENT, email_sent_at=timezone.now(), next_attempt_at=None
     )
     return "sent"
 
@@ -69,15 +82,19 @@ def sweep_pending_notifications() -> int:
     which we prefer to losing it.
     """
     now = timezone.now()
-    Notification.objects.filter(
+    grace = timedelta(seconds=settings.EMAIL_SWEEP_GRACE_SECONDS)
+    stuck = Notification.objects.filter(
         email_status=Notification.EmailStatus.SENDING,
         claimed_at__lt=now - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT_SECONDS),
-    ).update(email_status=Notification.EmailStatus.PENDING)
+    )
+    stuck.filter(email_attempts__gte=MAX_EMAIL_ATTEMPTS).update(
+        email_status=Notification.EmailStatus.FAILED, email_error="The worker stopped during every attempt."
+    )
+    stuck.update(email_status=Notification.EmailStatus.PENDING)
     ids = list(
-        Notification.objects.filter(
-            email_status=Notification.EmailStatus.PENDING,
-            created_at__lt=now - timedelta(seconds=settings.EMAIL_SWEEP_GRACE_SECONDS),
-        ).values_list("pk", flat=True)[:1000]
+        Notification.objects.filter(email_status=Notification.EmailStatus.PENDING, created_at__lt=now - grace)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - grace))
+        .values_list("pk", flat=True)[:1000]
     )
     for notification_id in ids:
         deliver_notification.delay(notification_id)

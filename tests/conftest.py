@@ -14,11 +14,6 @@ import socket
 import tempfile
 from urllib.parse import urlparse
 
-# Tests run with development settings (no HTTPS redirect, static files from
-# the app folders); pytest-django still forces DEBUG off at run time.
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("SITE_URL", "http://testserver")
-
 import pytest
 from django.core.cache import cache
 
