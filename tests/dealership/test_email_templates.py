@@ -1,0 +1,147 @@
+"""Every notification kind has its own e-mail, in the recipient's language.
+
+The per-kind template sets (templates/emails/<kind>/) extend the shared
+templates/emails/base_subject.txt, base_body.txt and base_body.html and add a
+subject prefix, one intro sentence and a call to action.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dealership.emails import send_notification_email
+from dealership.models import Notification
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SITE_URL = "http://testserver"
+Kind = Notification.Kind
+
+# kind: {language: (subject prefix, intro sentence)}
+EXPECTED = {
+    Kind.STATUS_CHANGED: {
+        "en": ("[Status update] ", "The status of your customer's car changed."),
+        "ja": ("【ステータス更新】", "担当のお客様のお車のステータスが変わりました。"),
+    },
+    Kind.JOB_ASSIGNED: {
+        "en": ("[Job assigned] ", "A job was assigned to you in the workshop."),
+        "ja": ("【作業割り当て】", "工場であなたに作業が割り当てられました。"),
+    },
+    Kind.APPROVAL_REQUESTED: {
+        "en": (
+            "[Approval needed] ",
+            "The workshop needs the customer's approval before going on. Please contact the customer.",
+        ),
+        "ja": (
+            "【要承認】",
+            "工場から、作業を進める前にお客様の承認が必要との連絡がありました。お客様にご連絡ください。",
+        ),
+    },
+    Kind.APPROVAL_DECIDED: {
+        "en": ("[Approval decided] ", "The customer's decision on the extra work is in."),
+        "ja": ("【承認結果】", "追加作業についてお客様の回答が届きました。"),
+    },
+    Kind.MESSAGE: {
+        "en": ("[New message] ", "There is a new message on a job you are part of."),
+        "ja": ("【新着メッセージ】", "あなたが関わっている作業に新しいメッセージがあります。"),
+    },
+    Kind.MENTION: {
+        "en": ("[Mention] ", "You were mentioned in a job's conversation."),
+        "ja": ("【メンション】", "作業のやり取りであなたがメンションされました。"),
+    },
+    Kind.CUSTOMER_REQUEST: {
+        "en": ("[Customer request] ", "Sales relayed a request from the customer on your job."),
+        "ja": ("【お客様のご要望】", "担当作業について、営業からお客様のご要望が届きました。"),
+    },
+    Kind.SALES_LEAD: {
+        "en": ("[Sales lead] ", "The workshop flagged a sales opportunity for you."),
+        "ja": ("【商談見込み】", "工場から、あなた宛ての商談見込みが届きました。"),
+    },
+    Kind.JOB_OVERDUE: {
+        "en": ("[Overdue] ", "A job missed, or is about to miss, the time promised to the customer."),
+        "ja": ("【期限注意】", "お客様との約束時刻を過ぎた、または間に合わなくなりそうな作業があります。"),
+    },
+}
+PORTAL = {"en": "[Dealership Portal] ", "ja": "[ディーラー連携ポータル] "}
+ACTOR_LINE = {"en": "By Tanaka & Sons' mechanic", "ja": "Tanaka & Sons' mechanic さんより"}
+# Quotes and ampersands show that plain-text parts are not HTML-escaped.
+TEXT = {"en": "R-0042 Prius: Ken's brakes & pads", "ja": "R-0042 プリウス：ブレーキ & パッド交換"}
+
+
+@pytest.fixture(autouse=True)
+def _site_url(settings):
+    settings.SITE_URL = SITE_URL
+
+
+def send(kind: str, language: str, *, url: str = "/jobs/42/", actor: bool = True):
+    recipient = UserFactory(language=language, display_name="Suzuki Hanako")
+    notification = Notification.objects.create(
+        recipient=recipient,
+        actor=UserFactory(display_name="Tanaka & Sons' mechanic") if actor else None,
+        kind=kind,
+        text=TEXT[language],
+        url=url,
+    )
+    send_notification_email(notification)
+    return recipient
+
+
+def test_every_notification_kind_has_an_expected_intro_in_both_languages():
+    assert set(EXPECTED) == set(Kind)
+    assert all(set(languages) == {"en", "ja"} for languages in EXPECTED.values())
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+@pytest.mark.parametrize("kind", Kind.values)
+def test_each_kind_sends_one_e_mail_with_its_own_intro_in_the_recipients_language(kind, language, mailoutbox):
+    recipient = send(kind, language)
+    prefix, intro = EXPECTED[kind][language]
+    english_intro = EXPECTED[kind]["en"][1]
+    link = f"{SITE_URL}/jobs/42/"
+
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == [recipient.email]
+
+    assert message.subject == f"{PORTAL[language]}{prefix}{TEXT[language]}"
+    assert "\n" not in message.subject
+
+    body = message.body
+    assert TEXT[language] in body
+    assert link in body
+    assert intro in body
+    assert ACTOR_LINE[language] in body
+    assert f"{SITE_URL}/staff/settings/" in body
+    if language == "ja":
+        assert english_intro not in body
+        assert "Suzuki Hanako さん" in body
+
+    assert len(message.alternatives) == 1
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert f'<html lang="{language}">' in html
+    assert f'<a href="{link}">' in html
+    assert f'<a href="{SITE_URL}/staff/settings/">' in html
+    assert "Ken&#x27;s brakes &amp; pads" in html or language == "ja"
+
+
+def test_a_notification_without_link_or_actor_points_to_the_portal(mailoutbox):
+    send(Kind.JOB_ASSIGNED, "en", url="", actor=False)
+
+    body = mailoutbox[0].body
+    assert f"Open the job:\n{SITE_URL}\n" in body
+    assert "By " not in body
+    assert f'<a href="{SITE_URL}">' in mailoutbox[0].alternatives[0][0]
+
+
+def test_a_kind_without_its_own_templates_falls_back_to_the_generic_e_mail(mailoutbox):
+    recipient = UserFactory(language="en")
+    notification = Notification(recipient=recipient, kind="something_new", text="Something happened", url="/x/")
+
+    send_notification_email(notification)
+
+    message = mailoutbox[0]
+    assert message.subject == "[Dealership Portal] Something happened"
+    assert "You have a new notification in the dealership portal." in message.body
+    assert f"Open it in the portal:\n{SITE_URL}/x/" in message.body
