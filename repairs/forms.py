@@ -158,7 +158,7 @@ class MessageForm(forms.Form):
         queryset=User.objects.none(),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 4}),
-        help_text=_("They get a notification. Hold Ctrl or ⌘ to choose several."),
+        help_text=_("They get a notification. You can also write @name (without spaces) in the message."),
     )
     photos = MultiplePhotoField(label=_("Photos"), required=False)
 

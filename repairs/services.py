@@ -6,6 +6,7 @@ Nothing else assigns `job.status`, `job.technician` or `job.promised_at`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -289,6 +290,7 @@ def post_message(
     if not body and not photos:
         raise JobError(_("Write a message or add a photo."))
     mentioned = [user for user in mentions if user.branch_id == job.branch_id and user.is_active]
+    mentioned += [user for user in mentioned_in_text(body, branch_id=job.branch_id) if user not in mentioned]
     now = timezone.now()
     with transaction.atomic():
         message = JobMessage.objects.create(job=job, author=by, kind=kind, body=body, created_at=now)
@@ -307,6 +309,22 @@ def post_message(
         Branch.touch(job.branch_id)
         _notify_thread(job, message, by=by, mentioned=mentioned)
     return message
+
+
+MENTION = re.compile(r"@([^\s@、。,!?！？]+)")
+
+
+def mentioned_in_text(body: str, *, branch_id: int) -> list[User]:
+    """Colleagues named as @名前 (display name without spaces) or @local-part of their e-mail."""
+    handles = {handle.rstrip(".").lower() for handle in MENTION.findall(body)}
+    if not handles:
+        return []
+    staff = User.objects.filter(branch_id=branch_id, is_active=True)
+    return [
+        user
+        for user in staff
+        if "".join(user.display_name.split()).lower() in handles or user.email.split("@")[0].lower() in handles
+    ]
 
 
 def _notify_thread(job: RepairJob, message: JobMessage, *, by: User, mentioned: list[User]) -> None:

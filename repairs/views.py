@@ -269,11 +269,14 @@ def job_assign(request: HttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_assign(request.user, job):
         raise PermissionDenied
     form = AssignForm(request.POST, job=job)
-    if form.is_valid():
+    try:
+        if not form.is_valid():
+            raise services.JobError(_("Choose an active technician of this branch."))
         services.assign_technician(job, technician=form.cleaned_data["technician"], by=request.user)
-        messages.success(request, _("Technician saved."))
+    except services.JobError as error:
+        messages.error(request, str(error))
     else:
-        messages.error(request, _("Choose an active technician of this branch."))
+        messages.success(request, _("Technician saved."))
     return redirect(job)
 
 

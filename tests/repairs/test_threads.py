@@ -247,3 +247,16 @@ def test_overdue_and_at_risk_jobs_alert_advisor_and_sales_owner_once_per_promise
 def test_the_periodic_alert_is_scheduled_every_five_minutes(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["alert-jobs-at-risk"]
     assert (entry["task"], entry["schedule"]) == ("repairs.tasks.alert_jobs_at_risk", 300.0)
+
+
+def test_writing_at_name_in_the_message_mentions_that_colleague(staffed_job, technician, sales_rep, manager):
+    services.post_message(staffed_job, by=technician, body="@店長一郎 見積もり確認お願いします。@sales もどうぞ")
+    kinds = kinds_by_recipient()
+    assert kinds[manager.email] == "mention"
+    assert kinds[sales_rep.email] == "mention"
+    assert set(JobMessage.objects.get().mentions.all()) == {manager, sales_rep}
+
+
+def test_an_unknown_or_foreign_handle_mentions_nobody(staffed_job, technician, other_branch_user):
+    services.post_message(staffed_job, by=technician, body="@誰か @yokohama.advisor 確認")
+    assert not JobMessage.objects.get().mentions.exists()
