@@ -326,3 +326,33 @@ def test_the_job_page_and_the_job_list_have_no_serious_accessibility_violations(
         expect(page.locator(loaded)).to_be_visible()
         found[path] = serious_violations(page)
     assert not any(found.values()), "\n".join(f"{path}: {line}" for path, lines in found.items() for line in lines)
+
+
+def all_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    return [
+        f"{violation['id']} ({violation['impact']}) {' '.join(node['target'])}"
+        for violation in Axe().run(page).response["violations"]
+        for node in violation["nodes"]
+    ]
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_every_main_screen_has_zero_axe_violations(demo_site, new_page, viewport):
+    pages = {
+        SALES: ["/", "/jobs/my-cars/", "/jobs/new/", "/notifications/?show=all", "/staff/settings/"],
+        TECHNICIAN: ["/jobs/queue/", "/jobs/board/"],
+        "manager@example.com": ["/staff/team/", "/staff/team/invite/", "/jobs/"],
+    }
+    found = {}
+    anonymous = new_page(viewport)
+    anonymous.goto(f"{demo_site}/accounts/login/")
+    found["/accounts/login/"] = all_violations(anonymous)
+    for email, paths in pages.items():
+        page = signed_in(new_page, demo_site, email, viewport)
+        for path in paths:
+            page.goto(f"{demo_site}{path}")
+            page.wait_for_load_state("networkidle")
+            found[f"{email} {path}"] = all_violations(page)
+    assert not any(found.values()), "\n".join(f"{where}: {line}" for where, lines in found.items() for line in lines)
