@@ -81,12 +81,15 @@ def _polled(
 def _job_list(request: HttpRequest, *, default_scope: str, title: str) -> HttpResponse:
     user = request.user
     filters = selectors.JobFilters.from_query(request.GET, default_scope=default_scope)
-    etag = selectors.board_etag(user, "list", request.GET.urlencode())
+    # The normalised filters (scope included) name the content, not the raw
+    # query: "My customers' cars" and "All jobs" differ only in their default scope.
+    page_number = request.GET.get("page", "1")
+    etag = selectors.board_etag(user, "list", urlencode(filters.as_query()), page_number)
 
     def build() -> dict:
         jobs = selectors.filtered_jobs(user, filters)
         return {
-            "page": Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": Paginator(jobs, PAGE_SIZE).get_page(page_number),
             "filters": filters,
             "query_string": urlencode(filters.as_query()),
         }

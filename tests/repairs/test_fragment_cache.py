@@ -43,3 +43,13 @@ def test_an_admin_edit_of_a_job_reaches_the_cached_list(client_for, advisor, job
     job.title = "新しい件名"
     job.save()
     assert "新しい件名" in client.get("/jobs/").content.decode()
+
+
+def test_my_cars_and_all_jobs_never_share_a_cached_list(client_for, sales_rep, job, make_job, other_technician):
+    colleague_job = make_job(sales_owner=None, requested_by=other_technician)
+    client = client_for(sales_rep)
+    all_jobs = client.get("/jobs/").content.decode()
+    mine = client.get("/jobs/my-cars/").content.decode()
+    assert colleague_job.number in all_jobs
+    assert colleague_job.number not in mine
+    assert job.number in mine
