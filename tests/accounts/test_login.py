@@ -90,3 +90,26 @@ def test_any_signed_in_user_can_start_enabling_totp(client, technician, password
     response = client.get(reverse("mfa_activate_totp"))
     assert response.status_code == 200
     assert "data:image/svg+xml" in response.content.decode()
+
+
+def test_a_user_enables_totp_and_is_then_asked_for_a_code_at_sign_in(client, technician, password):
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import (
+        SECRET_SESSION_KEY,
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    client.post(reverse("account_login"), {"login": technician.email, "password": password})
+    client.post(reverse("account_reauthenticate"), {"password": password})
+    client.get(reverse("mfa_activate_totp"))
+    secret = client.session[SECRET_SESSION_KEY]
+    code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+    client.post(reverse("mfa_activate_totp"), {"code": code})
+    assert Authenticator.objects.filter(user=technician, type=Authenticator.Type.TOTP).exists()
+
+    client.logout()
+    response = client.post(reverse("account_login"), {"login": technician.email, "password": password})
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert "_auth_user_id" not in client.session
