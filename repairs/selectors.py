@@ -202,7 +202,15 @@ def thread_messages(job: RepairJob) -> QuerySet[JobMessage]:
     return job.messages.select_related("author").prefetch_related("attachments", "mentions")
 
 
-def thread_etag(job: RepairJob) -> str:
-    stamp = job.last_message_at.timestamp() if job.last_message_at else 0
-    raw = f"thread|{job.pk}|{stamp}|{translation.get_language()}"
+def thread_last_message_at(user: User, pk: int) -> datetime | None:
+    """The thread's change marker alone: the polled 304 path needs no joins.
+
+    Raises RepairJob.DoesNotExist when the user may not see the job (→ 404).
+    """
+    return jobs_visible_to(user).values_list("last_message_at", flat=True).get(pk=pk)
+
+
+def thread_etag(job_pk: int, last_message_at: datetime | None) -> str:
+    stamp = last_message_at.timestamp() if last_message_at else 0
+    raw = f"thread|{job_pk}|{stamp}|{translation.get_language()}"
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'

@@ -177,7 +177,17 @@ def _job_page(request: HttpRequest, job: RepairJob, *, message_form: MessageForm
     page = {"job": job}
     if not request.htmx:
         page["info_html"] = _live_fragment(request, "repairs/job_detail.html", etag, build_info, partial="info")
-        page["message_form"] = message_form or MessageForm(job=job)
+        if message_form is None:
+            # The empty compose form (staff list for mentions, crispy layout)
+            # is cached like the fragments; a form with errors is rendered live.
+            page["compose_html"] = _live_fragment(
+                request,
+                "repairs/job_detail.html",
+                etag,
+                lambda: {"job": job, "message_form": MessageForm(job=job)},
+                partial="compose",
+            )
+        page["message_form"] = message_form
     response = _polled(request, etag, "repairs/job_detail.html", build, page)
     if status != 200 and response.status_code == 200:
         response.status_code = status
@@ -189,7 +199,7 @@ def _thread_context(request: HttpRequest, job: RepairJob) -> dict:
     return {
         "job": job,
         "thread": selectors.thread_messages(job),
-        "thread_etag": selectors.thread_etag(job).strip('"'),
+        "thread_etag": selectors.thread_etag(job.pk, job.last_message_at).strip('"'),
     }
 
 
@@ -197,11 +207,15 @@ def _thread_context(request: HttpRequest, job: RepairJob) -> dict:
 @require_GET
 def job_thread(request: HttpRequest, pk: int) -> HttpResponse:
     """The job's thread, polled by htmx: 304 while nobody posted."""
-    job = _get_job(request, pk)
-    etag = selectors.thread_etag(job)
+    try:
+        last_message_at = selectors.thread_last_message_at(request.user, pk)
+    except RepairJob.DoesNotExist:
+        raise Http404 from None
+    etag = selectors.thread_etag(pk, last_message_at)
     if _not_modified(request, etag):
         response = HttpResponseNotModified()
     else:
+        job = _get_job(request, pk)
         response = render(request, "repairs/partials/thread.html", _thread_context(request, job))
     response["ETag"] = etag
     response["Cache-Control"] = "no-store"
