@@ -99,6 +99,9 @@ def _seed_branch(branch: Branch, rng: random.Random) -> int:
         received_at = now - (timedelta(days=rng.uniform(3, 90)) if finished else timedelta(hours=rng.uniform(1, 96)))
         planned = timedelta(hours=rng.choice([4, 8, 24, 48, 72, 96]))
         promised_at = received_at + planned
+        if not finished and rng.random() < 0.75:
+            # Most cars still in the shop are on schedule; a quarter run late.
+            promised_at = now + timedelta(hours=rng.uniform(1, 48))
         path = _path(final, rng)
         sales_owner = customer.sales_owner
         requested_by = sales_owner if kind in INTERNAL_KINDS else (advisor or sales_owner)
