@@ -339,10 +339,12 @@ def all_violations(page) -> list[str]:
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
-def test_every_main_screen_has_zero_axe_violations(demo_site, new_page, viewport):
+def test_every_main_screen_has_zero_axe_violations_and_fits_a_phone(demo_site, new_page, viewport):
+    job = advance(job_for_a_new_customer("画面確認"), Status.DIAGNOSING)
+    services.post_message(job, by=User.objects.get(email=TECHNICIAN), body="診断を始めました。")
     pages = {
         SALES: ["/", "/jobs/my-cars/", "/jobs/new/", "/notifications/?show=all", "/staff/settings/"],
-        TECHNICIAN: ["/jobs/queue/", "/jobs/board/"],
+        TECHNICIAN: ["/jobs/queue/", "/jobs/board/", f"/jobs/{job.pk}/"],
         "manager@example.com": ["/staff/team/", "/staff/team/invite/", "/jobs/"],
     }
     found = {}
@@ -355,4 +357,8 @@ def test_every_main_screen_has_zero_axe_violations(demo_site, new_page, viewport
             page.goto(f"{demo_site}{path}")
             page.wait_for_load_state("networkidle")
             found[f"{email} {path}"] = all_violations(page)
+            if viewport == "phone":
+                width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+                if width[0] > width[1] + 1:
+                    found[f"{email} {path}"].append(f"scrolls sideways: {width[0]}px content in {width[1]}px")
     assert not any(found.values()), "\n".join(f"{where}: {line}" for where, lines in found.items() for line in lines)
