@@ -195,8 +195,10 @@ class RepairJob(models.Model):
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
-    # Optimistic concurrency: every write bumps it; a write that expected an
-    # older version is refused instead of overwriting someone else's change.
+    # Optimistic concurrency for status moves: each move bumps it, and a move
+    # that expected an older version is refused instead of overwriting
+    # someone else's. Assignments and promises do not bump it, so a conflict
+    # is always another status move, which the refusal can name.
     version = models.PositiveIntegerField(_("version"), default=1)
     # The thread's last activity: polled thread fragments key on it. Kept
     # apart from `version`, which guards status edits and must not move when

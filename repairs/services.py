@@ -182,10 +182,10 @@ def assign_technician(job: RepairJob, *, technician: User | None, by: User) -> R
     now = timezone.now()
     with transaction.atomic():
         RepairJob.objects.filter(pk=job.pk).update(
-            technician=technician, service_advisor=job.service_advisor or by, updated_at=now, version=F("version") + 1
+            technician=technician, service_advisor=job.service_advisor or by, updated_at=now
         )
         Branch.touch(job.branch_id)
-        job.technician, job.updated_at, job.version = technician, now, job.version + 1
+        job.technician, job.updated_at = technician, now
         if technician is not None:
             notify(
                 [technician],
@@ -203,13 +203,11 @@ def claim_job(job: RepairJob, *, by: User) -> RepairJob:
         raise PermissionDenied(_("Only a technician can claim an unassigned job."))
     now = timezone.now()
     with transaction.atomic():
-        won = RepairJob.objects.filter(pk=job.pk, technician__isnull=True).update(
-            technician=by, updated_at=now, version=F("version") + 1
-        )
+        won = RepairJob.objects.filter(pk=job.pk, technician__isnull=True).update(technician=by, updated_at=now)
         if not won:
             raise JobError(_("Someone else claimed this job a moment ago."))
         Branch.touch(job.branch_id)
-    job.technician, job.updated_at, job.version = by, now, job.version + 1
+    job.technician, job.updated_at = by, now
     return job
 
 
@@ -225,9 +223,9 @@ def change_promised_time(job: RepairJob, *, promised_at: datetime | None, reason
         PromiseChange.objects.create(
             job=job, old_promised_at=job.promised_at, new_promised_at=promised_at, reason=reason, by=by, at=now
         )
-        RepairJob.objects.filter(pk=job.pk).update(promised_at=promised_at, updated_at=now, version=F("version") + 1)
+        RepairJob.objects.filter(pk=job.pk).update(promised_at=promised_at, updated_at=now)
         Branch.touch(job.branch_id)
-        job.promised_at, job.updated_at, job.version = promised_at, now, job.version + 1
+        job.promised_at, job.updated_at = promised_at, now
     return job
 
 

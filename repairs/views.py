@@ -143,7 +143,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _job_page(request: HttpRequest, job: RepairJob, *, message_form: MessageForm | None = None, status: int = 200):
-    etag = selectors.board_etag(request.user, "job", str(job.pk), str(job.version))
+    etag = selectors.board_etag(request.user, "job", str(job.pk), str(job.updated_at.timestamp()))
     user = request.user
 
     def build() -> dict:

@@ -291,3 +291,18 @@ def test_the_polled_job_page_answers_304_then_200_after_a_change(client_for, adv
     response = client.get(job.get_absolute_url(), HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200
     assert "<html" not in response.content.decode()  # the fragment only
+
+
+def test_an_assignment_meanwhile_does_not_make_a_status_tap_stale(client_for, advisor, technician, job):
+    seen = job.version
+    client_for(advisor).post(reverse("repairs:job_assign", args=[job.pk]), {"technician": technician.pk})
+    client_for(technician).post(reverse("repairs:job_status", args=[job.pk]), {"to": "diagnosing", "version": seen})
+    assert RepairJob.objects.get(pk=job.pk).status == "diagnosing"
+
+
+def test_the_job_page_shows_a_new_technician_at_once(client_for, advisor, technician, sales_rep, job):
+    client = client_for(sales_rep)
+    assert technician.display_name not in client.get(job.get_absolute_url()).content.decode()
+    client_for(advisor).post(reverse("repairs:job_assign", args=[job.pk]), {"technician": technician.pk})
+    client.force_login(sales_rep)
+    assert technician.display_name in client.get(job.get_absolute_url()).content.decode()
