@@ -144,7 +144,7 @@ def board_columns(user: User) -> list[dict]:
     active = jobs_visible_to(user).filter(status__in=BOARD_STATUSES)
     counts = dict(active.values("status").annotate(n=Count("id")).values_list("status", "n"))
     ranked = (
-        with_list_relations(active)
+        with_unread(with_list_relations(active), user)
         .annotate(
             rank=Window(
                 RowNumber(),

@@ -260,3 +260,10 @@ def test_writing_at_name_in_the_message_mentions_that_colleague(staffed_job, tec
 def test_an_unknown_or_foreign_handle_mentions_nobody(staffed_job, technician, other_branch_user):
     services.post_message(staffed_job, by=technician, body="@誰か @yokohama.advisor 確認")
     assert not JobMessage.objects.get().mentions.exists()
+
+
+def test_board_cards_show_unread_messages(client_for, staffed_job, technician, sales_rep):
+    services.post_message(staffed_job, by=technician, body="確認お願いします")
+    body = client_for(sales_rep).get(reverse("repairs:board")).content.decode()
+    card = body.split(f'data-job="{staffed_job.number}"', 1)[1].split("</article>", 1)[0]
+    assert 'data-testid="unread"' in card
