@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 # First run on a fresh machine: venv, SQLite, demo data (once), dev server.
 run: $(STAMP)
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	@test -f .seeded || (DEBUG=1 $(PY) manage.py seed_demo && touch .seeded)
+	DEBUG=1 $(PY) manage.py seed_demo --if-empty
 	@echo ""
 	@echo "Dealership Portal: http://127.0.0.1:8000"
 	@echo "Demo logins (password: dealership-demo):"

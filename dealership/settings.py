@@ -262,7 +262,6 @@ EMAIL_SWEEP_GRACE_SECONDS = env.int("EMAIL_SWEEP_GRACE_SECONDS", default=30)
 # committed and the sweeper will enqueue the e-mail once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
 
 # `make bench` only: exposes /jobs/bench-floor/, the trivial view the
 # benchmark measures every screen against.

@@ -1,7 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 
 from . import views
 
@@ -18,9 +16,3 @@ urlpatterns = [
     path("jobs/", include("repairs.urls")),
     path("admin/", admin.site.urls),
 ]
-
-if settings.DEBUG or settings.SERVE_MEDIA:
-    # Uploaded files in development and `make run`; production serves them
-    # from object storage or the reverse proxy.
-    # MEDIA_ROOT is read per request so tests can point it at a temporary folder.
-    urlpatterns += [path("media/<path:path>", lambda request, path: serve(request, path, settings.MEDIA_ROOT))]

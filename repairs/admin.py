@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -87,8 +89,14 @@ class StatusChangeAdmin(admin.ModelAdmin):
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
-    fields = ["image", "thumbnail", "original_name", "width", "height", "size"]
+    fields = ["photo", "original_name", "width", "height", "size"]
     readonly_fields = fields
+
+    @admin.display(description=_("photo"))
+    def photo(self, attachment: Attachment) -> str:
+        # Photos have no public URL; link to the permission-checked view.
+        url = reverse("repairs:attachment_file", args=[attachment.message.job_id, attachment.pk, "full"])
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, attachment.image.name)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

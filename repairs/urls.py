@@ -19,4 +19,9 @@ urlpatterns = [
     path("<int:pk>/promise/", views.job_promise, name="job_promise"),
     path("<int:pk>/thread/", views.job_thread, name="job_thread"),
     path("<int:pk>/messages/", views.job_message, name="job_message"),
+    path(
+        "<int:pk>/photos/<int:attachment_id>/<str:variant>/",
+        views.attachment_file,
+        name="attachment_file",
+    ),
 ]

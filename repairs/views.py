@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import permissions, selectors, services
 from .forms import AssignForm, JobCreateForm, MessageForm, PromiseForm, StatusChangeForm
-from .models import JobKind, RepairJob, Status
+from .models import Attachment, JobKind, RepairJob, Status
 
 PAGE_SIZE = 25
 # A fragment's key changes every minute anyway (overdue flags follow the clock).
@@ -219,6 +219,25 @@ def job_thread(request: HttpRequest, pk: int) -> HttpResponse:
         response = render(request, "repairs/partials/thread.html", _thread_context(request, job))
     response["ETag"] = etag
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def attachment_file(request: HttpRequest, pk: int, attachment_id: int, variant: str) -> FileResponse:
+    """A thread photo, served only to people who may see its job (photos are customer data).
+
+    Read through the storage API, so it works the same on local disk and on
+    object storage; no public media URL is needed.
+    """
+    job = _get_job(request, pk)
+    attachment = Attachment.objects.filter(pk=attachment_id, message__job=job).first()
+    stored = getattr(attachment, "thumbnail" if variant == "thumb" else "image", None)
+    if not stored:
+        raise Http404
+    response = FileResponse(stored.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

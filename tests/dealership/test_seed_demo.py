@@ -33,3 +33,11 @@ def test_seed_demo_creates_the_documented_logins_in_every_role():
     for branch_code in ("tokyo-east", "yokohama"):
         roles = set(User.objects.filter(branch__code=branch_code).values_list("role", flat=True))
         assert roles == set(Role.values)
+
+
+def test_seed_demo_if_empty_leaves_an_existing_dealership_alone():
+    from dealership.models import Branch
+
+    Branch.objects.create(code="only", name="既存店")
+    call_command("seed_demo", "--if-empty", verbosity=0)
+    assert list(Branch.objects.values_list("code", flat=True)) == ["only"]

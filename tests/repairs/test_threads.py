@@ -267,3 +267,21 @@ def test_board_cards_show_unread_messages(client_for, staffed_job, technician, s
     body = client_for(sales_rep).get(reverse("repairs:board")).content.decode()
     card = body.split(f'data-job="{staffed_job.number}"', 1)[1].split("</article>", 1)[0]
     assert 'data-testid="unread"' in card
+
+
+def test_photos_are_served_only_to_people_who_see_the_job(
+    client_for, staffed_job, technician, sales_rep, other_branch_user
+):
+    from repairs.images import process_photo
+
+    message = services.post_message(staffed_job, by=technician, body="写真", photos=[process_photo(photo())])
+    attachment = message.attachments.get()
+    for variant in ("thumb", "full"):
+        url = reverse("repairs:attachment_file", args=[staffed_job.pk, attachment.pk, variant])
+        response = client_for(sales_rep).get(url)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/jpeg"
+        assert b"".join(response.streaming_content).startswith(b"\xff\xd8")
+        assert client_for(other_branch_user).get(url).status_code == 404
+    other_job_url = reverse("repairs:attachment_file", args=[staffed_job.pk + 999, attachment.pk, "full"])
+    assert client_for(sales_rep).get(other_job_url).status_code == 404

@@ -11,7 +11,17 @@ from django.db import transaction
 class Command(BaseCommand):
     help = "Create the demo dealership (branches, staff, customers, jobs). Idempotent."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when the database already holds a dealership."
+        )
+
     def handle(self, *args, **options) -> None:
+        from dealership.models import Branch
+
+        if options["if_empty"] and Branch.objects.exists():
+            self.stdout.write("The database already holds a dealership; nothing seeded.")
+            return
         # The wiring may import every app; each app seeds its own data, in
         # dependency order, from its demo.py.
         from accounts import demo as accounts_demo
