@@ -343,14 +343,23 @@ def test_every_main_screen_has_zero_axe_violations_and_fits_a_phone(demo_site, n
     job = advance(job_for_a_new_customer("画面確認"), Status.DIAGNOSING)
     services.post_message(job, by=User.objects.get(email=TECHNICIAN), body="診断を始めました。")
     pages = {
-        SALES: ["/", "/jobs/my-cars/", "/jobs/new/", "/notifications/?show=all", "/staff/settings/"],
+        SALES: [
+            "/",
+            "/jobs/my-cars/",
+            "/jobs/new/",
+            "/notifications/?show=all",
+            "/staff/settings/",
+            "/accounts/2fa/",
+            "/accounts/password/change/",
+        ],
         TECHNICIAN: ["/jobs/queue/", "/jobs/board/", f"/jobs/{job.pk}/"],
         "manager@example.com": ["/staff/team/", "/staff/team/invite/", "/jobs/"],
     }
     found = {}
     anonymous = new_page(viewport)
-    anonymous.goto(f"{demo_site}/accounts/login/")
-    found["/accounts/login/"] = all_violations(anonymous)
+    for path in ("/accounts/login/", "/accounts/password/reset/", "/accounts/signup/"):
+        anonymous.goto(f"{demo_site}{path}")
+        found[path] = all_violations(anonymous)
     for email, paths in pages.items():
         page = signed_in(new_page, demo_site, email, viewport)
         for path in paths:
