@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dealership.models import Branch, Notification
 
-from .models import ROLE_DEPARTMENTS, User
+from .models import ROLE_DEPARTMENTS, Role, User
 
 
 class StaffFieldsMixin:
@@ -50,6 +50,13 @@ class ChangeStaffForm(StaffFieldsMixin, forms.ModelForm):
         if not manager.sees_all_branches:
             self.fields["branch"].queryset = Branch.objects.filter(pk=manager.branch_id)
             del self.fields["all_branches"]
+        self.manager = manager
+
+    def clean_role(self) -> str:
+        role = self.cleaned_data["role"]
+        if self.instance.pk == self.manager.pk and role != Role.MANAGER:
+            raise forms.ValidationError(_("You cannot give up your own manager role; ask another manager."))
+        return role
 
 
 class SetPasswordForm(forms.Form):

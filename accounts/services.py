@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from dealership.emails import send_templated_email
 
-from .models import Invitation, User
+from .models import Invitation, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,8 @@ def accept_invitation(*, token: str, password: str) -> User:
 
 def change_staff(*, member: User, by: User, role: str, department: str, branch, all_branches: bool) -> list[str]:
     """Save the changed fields only; returns their names (empty when nothing changed)."""
+    if member.pk == by.pk and role != Role.MANAGER:
+        raise ValueError(_("You cannot give up your own manager role; ask another manager."))
     changed = [
         name
         for name, value in (

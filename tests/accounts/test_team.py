@@ -183,3 +183,14 @@ def test_resending_an_invitation_invalidates_the_old_link(client, client_for, ma
     client.logout()
     assert client.get(invitation_path(mailoutbox[0])).status_code == 410
     assert client.get(invitation_path(mailoutbox[1])).status_code == 200
+
+
+def test_a_manager_cannot_demote_themselves(client_for, manager, branch):
+    response = client_for(manager).post(
+        reverse("accounts:staff_edit", args=[manager.pk]),
+        {"department": "sales", "role": "sales_rep", "branch": branch.pk},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["role"]
+    manager.refresh_from_db()
+    assert manager.role == "manager"
