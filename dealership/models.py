@@ -95,14 +95,6 @@ class Vehicle(models.Model):
         plate = f" ({self.plate_number})" if self.plate_number else ""
         return f"{self.make} {self.model}{plate}"
 
-    @property
-    def masked_plate(self) -> str:
-        """The plate with all but its last two digits hidden, for customer links."""
-        plate = self.plate_number
-        if len(plate) <= 2:
-            return "••"
-        return "•" * (len(plate) - 2) + plate[-2:]
-
 
 class Notification(models.Model):
     """One thing one person should know, and the state of its e-mail delivery.

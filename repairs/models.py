@@ -253,10 +253,6 @@ class RepairJob(models.Model):
         return self.status in FINISHED_STATUSES
 
     @property
-    def is_internal_request(self) -> bool:
-        return self.kind in INTERNAL_KINDS
-
-    @property
     def is_overdue(self) -> bool:
         return (
             self.promised_at is not None

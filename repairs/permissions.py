@@ -38,10 +38,6 @@ def can_change_status(user: User, job, to: str) -> bool:
     return False
 
 
-def can_change_any_status(user: User, job) -> bool:
-    return any(can_change_status(user, job, to) for to in job.allowed_next_statuses)
-
-
 def can_assign(user: User, job) -> bool:
     return can_see_job(user, job) and user.role in WORKSHOP_LEADS
 

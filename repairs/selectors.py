@@ -164,12 +164,6 @@ def board_columns(user: User) -> list[dict]:
     ]
 
 
-def branch_ids_visible_to(user: User) -> list[int]:
-    if user.sees_all_branches:
-        return list(Branch.objects.values_list("pk", flat=True))
-    return [user.branch_id] if user.branch_id else []
-
-
 def board_etag(user: User, *parts: str) -> str:
     """A validator for every polled job screen of `user`.
 
