@@ -72,3 +72,11 @@ def test_a_send_abandoned_by_a_dead_worker_is_retried_until_attempts_run_out(sal
     assert Notification.objects.get(pk=hopeless.pk).email_status == "failed"
     assert Notification.objects.get(pk=recent.pk).email_status == "sending"
     assert len(mailoutbox) == 1
+
+
+def test_every_beat_entry_names_a_task_the_worker_registers(settings):
+    from dealership.celery import app
+
+    app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name
