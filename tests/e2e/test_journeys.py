@@ -371,3 +371,27 @@ def test_every_main_screen_has_zero_axe_violations_and_fits_a_phone(demo_site, n
                 if width[0] > width[1] + 1:
                     found[f"{email} {path}"].append(f"scrolls sideways: {width[0]}px content in {width[1]}px")
     assert not any(found.values()), "\n".join(f"{where}: {line}" for where, lines in found.items() for line in lines)
+
+
+def test_open_screens_survive_unchanged_refreshes_and_still_show_the_next_change(demo_site, new_page):
+    """Several polls answered 304 must leave every live fragment in place (htmx
+    would otherwise swap in the empty body), and the next change must still arrive."""
+    job = advance(job_for_a_new_customer("ポーリング確認"), Status.DIAGNOSING)
+    sales = signed_in(new_page, demo_site, SALES)
+    sales.goto(f"{demo_site}/jobs/{job.pk}/")
+    expect(sales.locator("#thread-live ol.thread")).to_be_visible()
+    board = signed_in(new_page, demo_site, TECHNICIAN, "phone")
+    board.goto(f"{demo_site}/jobs/queue/")
+    mark_document(sales)
+    responses: list[int] = []
+    sales.on("response", lambda response: responses.append(response.status))
+
+    sales.wait_for_timeout(11_000)  # two refresh cycles with nothing changed
+
+    assert 304 in responses
+    for selector in ("#job-live", "#thread-live", ".bell-badge"):
+        expect(sales.locator(selector)).to_have_count(1)
+    expect(board.locator("#queue-live")).to_have_count(1)
+    services.post_message(job, by=User.objects.get(email=TECHNICIAN), body="その後の連絡です")
+    expect(sales.locator("#thread-live")).to_contain_text("その後の連絡です", timeout=LIVE)
+    assert_same_document(sales)
