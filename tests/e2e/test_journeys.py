@@ -395,3 +395,25 @@ def test_open_screens_survive_unchanged_refreshes_and_still_show_the_next_change
     services.post_message(job, by=User.objects.get(email=TECHNICIAN), body="その後の連絡です")
     expect(sales.locator("#thread-live")).to_contain_text("その後の連絡です", timeout=LIVE)
     assert_same_document(sales)
+
+
+def test_a_sales_rep_opens_a_pdi_request_for_an_existing_customers_car(demo_site, new_page):
+    """Picking a customer loads their vehicles (htmx) and an internal request needs its due time."""
+    from dealership.models import Customer
+
+    customer = Customer.objects.filter(sales_owner__email=SALES).prefetch_related("vehicles").first()
+    vehicle = customer.vehicles.first()
+    page = signed_in(new_page, demo_site, SALES)
+    page.goto(f"{demo_site}/jobs/new/")
+    page.locator("#id_customer").select_option(str(customer.pk))
+    expect(page.locator(f"#id_vehicle option[value='{vehicle.pk}']")).to_have_count(1)
+    page.locator("#id_vehicle").select_option(str(vehicle.pk))
+    page.get_by_label("種別").select_option(value=JobKind.PDI)
+    page.get_by_label("件名").fill("新車納車前整備")
+    page.get_by_role("button", name="作業を作成").click()
+    expect(page.locator("#id_promised_at")).to_have_class(re.compile("is-invalid"))  # the due time is missing
+    page.get_by_label("約束時刻／期限").fill(local_input_value(timezone.now() + timedelta(days=3)))
+    page.get_by_role("button", name="作業を作成").click()
+    expect(page).to_have_url(re.compile(r"/jobs/\d+/$"))
+    job = RepairJob.objects.get(pk=int(page.url.rstrip("/").rsplit("/", 1)[1]))
+    assert (job.customer, job.vehicle, job.kind) == (customer, vehicle, JobKind.PDI)
