@@ -61,3 +61,11 @@ def test_signing_in_without_choosing_keeps_the_saved_language(client, technician
     client.post(reverse("account_login"), {"login": technician.email, "password": password})
     technician.refresh_from_db()
     assert technician.language == "ja"
+
+
+def test_preferences_refuse_an_unknown_language_and_keep_the_settings(client_for, technician):
+    response = client_for(technician).post(reverse("accounts:preferences"), {"language": "fr"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["language"]
+    technician.refresh_from_db()
+    assert (technician.language, technician.email_preferences) == ("ja", {})

@@ -194,3 +194,14 @@ def test_a_manager_cannot_demote_themselves(client_for, manager, branch):
     assert response.context["form"].errors["role"]
     manager.refresh_from_db()
     assert manager.role == "manager"
+
+
+def test_only_managers_of_the_branch_can_resend_an_invitation(
+    client_for, sales_rep, other_branch_manager, technician, mailoutbox
+):
+    assert client_for(sales_rep).post(reverse("accounts:resend_invitation", args=[technician.pk])).status_code == 403
+    assert (
+        client_for(other_branch_manager).post(reverse("accounts:resend_invitation", args=[technician.pk])).status_code
+        == 404
+    )
+    assert not mailoutbox

@@ -310,3 +310,14 @@ def test_the_job_page_shows_a_new_technician_at_once(client_for, advisor, techni
     client_for(advisor).post(reverse("repairs:job_assign", args=[job.pk]), {"technician": technician.pk})
     client.force_login(sales_rep)
     assert shown_technician(client) == technician.display_name
+
+
+def test_assigning_a_technician_of_another_branch_is_refused_with_a_message(client_for, advisor, job, other_branch):
+    from tests.factories import UserFactory
+
+    stranger = UserFactory(branch=other_branch, role="technician", department="service")
+    response = client_for(advisor).post(
+        reverse("repairs:job_assign", args=[job.pk]), {"technician": stranger.pk}, follow=True
+    )
+    assert any(message.level_tag == "error" for message in response.context["messages"])
+    assert RepairJob.objects.get(pk=job.pk).technician is None
