@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
@@ -32,8 +33,6 @@ class UserLanguageMiddleware:
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
-        patch = response.headers.get("Vary", "")
-        if "Cookie" not in patch:
-            response.headers["Vary"] = f"{patch}, Cookie" if patch else "Cookie"
+        patch_vary_headers(response, ("Cookie",))
         translation.deactivate()
         return response
