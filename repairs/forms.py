@@ -62,6 +62,13 @@ class JobCreateForm(forms.Form):
         customers = selectors.customers_for_new_job(user)
         self.fields["customer"].queryset = customers
         customer_id = self.data.get("customer") or self.initial.get("customer")
+        # Validation accepts any customer of the branch; the select offers a
+        # shortlist, and the search box above it finds the others (htmx).
+        field = self.fields["customer"]
+        field.widget.choices = [("", field.empty_label)] + [
+            (customer.pk, field.label_from_instance(customer))
+            for customer in selectors.customer_shortlist(user, selected=customer_id)
+        ]
         vehicles = Vehicle.objects.filter(customer__in=customers)
         self.fields["vehicle"].queryset = vehicles.filter(customer_id=customer_id) if customer_id else vehicles.none()
         if customer_id and not str(customer_id).isdigit():

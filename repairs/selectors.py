@@ -188,6 +188,35 @@ def customers_for_new_job(user: User) -> QuerySet[Customer]:
     return qs.order_by("name_kana", "name")
 
 
+CUSTOMER_CHOICES_SHOWN = 50
+
+
+def customer_shortlist(user: User, *, selected: str | int | None = None) -> list[Customer]:
+    """What the intake form offers before any search: a sales rep's own
+    customers (colleagues: the first of the branch), plus the chosen one."""
+    qs = customers_for_new_job(user)
+    shortlist = qs.filter(sales_owner=user) if user.role == Role.SALES_REP else qs
+    customers = list(shortlist[:CUSTOMER_CHOICES_SHOWN])
+    selected_id = int(selected) if str(selected or "").isdigit() else None
+    if selected_id and all(customer.pk != selected_id for customer in customers):
+        customers += list(qs.filter(pk=selected_id))
+    return customers
+
+
+def search_customers(user: User, term: str) -> list[Customer]:
+    """Type-ahead for the intake form: name (kanji or kana), phone or plate."""
+    term = term.strip()[:50]
+    qs = customers_for_new_job(user)
+    if term:
+        qs = qs.filter(
+            Q(name__icontains=term)
+            | Q(name_kana__icontains=term)
+            | Q(phone__icontains=term)
+            | Q(vehicles__plate_number__icontains=term)
+        ).distinct()
+    return list(qs[:CUSTOMER_CHOICES_SHOWN])
+
+
 def technicians_of_branch(branch_id: int) -> QuerySet[User]:
     return User.objects.filter(branch_id=branch_id, role=Role.TECHNICIAN, is_active=True).order_by("display_name")
 

@@ -365,6 +365,16 @@ def job_create_vehicles(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+def job_create_customers(request: HttpRequest) -> HttpResponse:
+    """Customer options matching the intake form's search box (htmx)."""
+    if not permissions.can_create_job(request.user):
+        raise PermissionDenied
+    matches = selectors.search_customers(request.user, request.GET.get("customer_search", ""))
+    return render(request, "repairs/partials/customer_options.html", {"customers": matches})
+
+
+@login_required
+@require_GET
 def bench_floor(request: HttpRequest) -> HttpResponse:
     """The benchmark's floor: a signed-in request that runs `SELECT 1` and nothing else."""
     if not settings.BENCHMARK_VIEWS:

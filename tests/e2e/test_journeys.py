@@ -156,12 +156,12 @@ def test_a_sales_rep_creates_a_job_for_a_new_customer_and_vehicle(demo_site, new
     page.get_by_text("新規のお客様", exact=True).click()
     page.get_by_label("新規のお客様のお名前").fill("新井 太一")
     page.get_by_label("フリガナ").fill("アライ タイチ")
-    page.get_by_label("電話番号").fill("090-1111-2222")
+    page.get_by_label("電話番号", exact=True).fill("090-1111-2222")
     page.get_by_text("新規車両", exact=True).click()
     page.get_by_label("メーカー").fill("ホンダ")
     page.get_by_label("車種").fill("フィット")
     page.get_by_label("年式").fill("2019")
-    page.get_by_label("ナンバー").fill("練馬 500 あ 98-76")
+    page.get_by_label("ナンバー", exact=True).fill("練馬 500 あ 98-76")
     page.get_by_label("種別").select_option(label="点検整備")
     page.get_by_label("件名").fill("12か月点検とオイル交換")
     page.get_by_label("お客様のご要望（お客様の言葉のまま）").fill("エンジン音が大きい気がする")
@@ -398,13 +398,23 @@ def test_open_screens_survive_unchanged_refreshes_and_still_show_the_next_change
 
 
 def test_a_sales_rep_opens_a_pdi_request_for_an_existing_customers_car(demo_site, new_page):
-    """Picking a customer loads their vehicles (htmx) and an internal request needs its due time."""
+    """Searching finds the customer, picking them loads their vehicles (htmx), and an internal
+    request needs its due time."""
     from dealership.models import Customer
 
-    customer = Customer.objects.filter(sales_owner__email=SALES).prefetch_related("vehicles").first()
+    # A customer of a colleague: not in the rep's shortlist, found with the search box.
+    customer = (
+        Customer.objects.filter(branch__code="tokyo-east")
+        .exclude(sales_owner__email=SALES)
+        .prefetch_related("vehicles")
+        .first()
+    )
     vehicle = customer.vehicles.first()
     page = signed_in(new_page, demo_site, SALES)
     page.goto(f"{demo_site}/jobs/new/")
+    expect(page.locator(f"#id_customer option[value='{customer.pk}']")).to_have_count(0)
+    page.get_by_label("お客様を検索（名前・カナ・電話番号・ナンバー）").fill(customer.name_kana)
+    expect(page.locator(f"#id_customer option[value='{customer.pk}']")).to_have_count(1)
     page.locator("#id_customer").select_option(str(customer.pk))
     expect(page.locator(f"#id_vehicle option[value='{vehicle.pk}']")).to_have_count(1)
     page.locator("#id_vehicle").select_option(str(vehicle.pk))

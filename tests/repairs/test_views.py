@@ -321,3 +321,36 @@ def test_assigning_a_technician_of_another_branch_is_refused_with_a_message(clie
     )
     assert any(message.level_tag == "error" for message in response.context["messages"])
     assert RepairJob.objects.get(pk=job.pk).technician is None
+
+
+def test_the_customer_search_finds_by_kana_phone_and_plate_within_the_branch(
+    client_for, advisor, customer, vehicle, other_branch_job
+):
+    client = client_for(advisor)
+    url = reverse("repairs:job_create_customers")
+    for term in ["サトウ", "090-0000", "12-34"]:
+        body = client.get(url, {"customer_search": term}).content.decode()
+        assert f'value="{customer.pk}"' in body
+    other = other_branch_job.customer
+    assert f'value="{other.pk}"' not in client.get(url, {"customer_search": other.name}).content.decode()
+    assert client_for(other_branch_job.requested_by).get(url).status_code == 200
+
+
+def test_technicians_cannot_search_customers(client_for, technician):
+    assert client_for(technician).get(reverse("repairs:job_create_customers")).status_code == 403
+
+
+def test_a_searched_customer_outside_the_shortlist_can_be_chosen(client_for, sales_rep, branch):
+    from tests.factories import CustomerFactory, VehicleFactory
+
+    stranger_customer = CustomerFactory(branch=branch, sales_owner=None, name="遠藤 直樹")
+    car = VehicleFactory(customer=stranger_customer)
+    client = client_for(sales_rep)
+    offered = client.get(reverse("repairs:job_create")).context["form"]["customer"].field.widget.choices
+    assert stranger_customer.pk not in [value for value, _label in offered]  # not one of the rep's own customers
+    response = client.post(
+        reverse("repairs:job_create"),
+        new_job_payload(customer=stranger_customer.pk, vehicle=car.pk, new_customer_name=""),
+    )
+    assert response.status_code == 302
+    assert RepairJob.objects.get().customer == stranger_customer
