@@ -61,7 +61,8 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         return {}
     current = getattr(request.resolver_match, "url_name", "")
     return {
-        "nav_items": navigation_for(user),
+        # Callables too: polled fragments render without the navigation.
+        "nav_items": functools.cache(lambda: navigation_for(user)),
         "nav_current": current,
         "bell_etag": bell_etag(user).strip('"'),
         # A callable, so fragments that never show the bell never pay its query.

@@ -9,14 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from .context_processors import bell_etag
-from .http import safe_next_url
+from .http import conditional_response, safe_next_url
 from .models import Notification
 
 NOTIFICATIONS_PAGE_SIZE = 30
@@ -78,15 +78,7 @@ def _mark_read(user, rows) -> None:
 @require_GET
 def notifications_badge(request: HttpRequest) -> HttpResponse:
     """The bell, polled: 304 without touching the notifications when nothing changed."""
-    etag = bell_etag(request.user)
-    sent = request.headers.get("If-None-Match", "").strip().removeprefix("W/").strip('"')
-    if sent and sent == etag.strip('"'):
-        response = HttpResponseNotModified()
-    else:
-        response = render(request, "partials/bell_badge.html")
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-store"
-    return response
+    return conditional_response(request, bell_etag(request.user), lambda: render(request, "partials/bell_badge.html"))
 
 
 def _check_database() -> str:

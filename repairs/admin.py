@@ -8,26 +8,35 @@ from . import services
 from .models import Attachment, JobMessage, JobReadMarker, PromiseChange, RepairJob, Status, StatusChange
 
 
-class StatusChangeInline(admin.TabularInline):
+class HistoryInline(admin.TabularInline):
+    """History is written by the services only: shown, never added or edited here."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+class StatusChangeInline(HistoryInline):
     model = StatusChange
-    extra = 0
-    can_delete = False
     fields = ["at", "from_status", "to_status", "by", "note"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class PromiseChangeInline(admin.TabularInline):
+class PromiseChangeInline(HistoryInline):
     model = PromiseChange
-    extra = 0
-    can_delete = False
     fields = ["at", "old_promised_at", "new_promised_at", "reason", "by"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _status_action(to: str):
@@ -73,33 +82,22 @@ class RepairJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
+class StatusChangeAdmin(ReadOnlyAdmin):
     list_display = ["job", "from_status", "to_status", "by", "at"]
     list_filter = ["to_status"]
     list_select_related = ["job", "by"]
     raw_id_fields = ["job", "by"]
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(HistoryInline):
     model = Attachment
-    extra = 0
     fields = ["photo", "original_name", "width", "height", "size"]
-    readonly_fields = fields
 
     @admin.display(description=_("photo"))
     def photo(self, attachment: Attachment) -> str:
         # Photos have no public URL; link to the permission-checked view.
         url = reverse("repairs:attachment_file", args=[attachment.message.job_id, attachment.pk, "full"])
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, attachment.image.name)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(JobMessage)
@@ -113,16 +111,10 @@ class JobMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromiseChange)
-class PromiseChangeAdmin(admin.ModelAdmin):
+class PromiseChangeAdmin(ReadOnlyAdmin):
     list_display = ["job", "old_promised_at", "new_promised_at", "reason", "by", "at"]
     list_select_related = ["job", "by"]
     raw_id_fields = ["job", "by"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 @admin.register(JobReadMarker)

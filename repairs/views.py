@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -18,6 +18,8 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+
+from dealership.http import conditional_response
 
 from . import permissions, selectors, services
 from .forms import AssignForm, JobCreateForm, MessageForm, PromiseForm, StatusChangeForm
@@ -35,12 +37,6 @@ def _get_job(request: HttpRequest, pk: int, *, people: bool = False) -> RepairJo
     except RepairJob.DoesNotExist:
         raise Http404 from None
     return selectors.attach_people(job) if people else job
-
-
-def _not_modified(request: HttpRequest, etag: str) -> bool:
-    """True when the client (htmx polling) already holds this version of the fragment."""
-    sent = request.headers.get("If-None-Match", "")
-    return bool(sent) and etag.strip('"') in {tag.strip().removeprefix("W/").strip('"') for tag in sent.split(",")}
 
 
 def _live_fragment(
@@ -66,16 +62,14 @@ def _polled(
     request: HttpRequest, etag: str, template: str, build: Callable[[], dict], page: dict | None = None
 ) -> HttpResponse:
     """A polled screen: htmx refreshes get the fragment alone, or 304 when unchanged."""
-    if request.htmx and _not_modified(request, etag):
-        response = HttpResponseNotModified()
-    else:
+
+    def full_or_fragment() -> HttpResponse:
         html = _live_fragment(request, template, etag, build)
-        response = (
-            HttpResponse(html) if request.htmx else render(request, template, {**(page or {}), "live_html": html})
-        )
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-store"
-    return response
+        if request.htmx:
+            return HttpResponse(html)
+        return render(request, template, {**(page or {}), "live_html": html})
+
+    return conditional_response(request, etag, full_or_fragment)
 
 
 def _job_list(request: HttpRequest, *, default_scope: str, title: str) -> HttpResponse:
@@ -211,15 +205,11 @@ def job_thread(request: HttpRequest, pk: int) -> HttpResponse:
         last_message_at = selectors.thread_last_message_at(request.user, pk)
     except RepairJob.DoesNotExist:
         raise Http404 from None
-    etag = selectors.thread_etag(pk, last_message_at)
-    if _not_modified(request, etag):
-        response = HttpResponseNotModified()
-    else:
-        job = _get_job(request, pk)
-        response = render(request, "repairs/partials/thread.html", _thread_context(request, job))
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-store"
-    return response
+    return conditional_response(
+        request,
+        selectors.thread_etag(pk, last_message_at),
+        lambda: render(request, "repairs/partials/thread.html", _thread_context(request, _get_job(request, pk))),
+    )
 
 
 @login_required

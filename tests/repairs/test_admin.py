@@ -54,3 +54,22 @@ def test_the_job_change_page_shows_status_read_only_with_its_history(admin_clien
 def test_every_repairs_model_has_an_admin_page(admin_client_for, model):
     client, _superuser = admin_client_for
     assert client.get(reverse(f"admin:repairs_{model}_changelist")).status_code == 200
+
+
+def test_a_message_page_links_its_photos_to_the_permission_checked_view(admin_client_for, job, technician):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from repairs import services
+    from repairs.images import process_photo
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(buffer, format="PNG")
+    photo = process_photo(SimpleUploadedFile("p.png", buffer.getvalue()))
+    message = services.post_message(job, by=technician, body="写真", photos=[photo])
+    client, _superuser = admin_client_for
+    body = client.get(reverse("admin:repairs_jobmessage_change", args=[message.pk])).content.decode()
+    attachment = message.attachments.get()
+    assert reverse("repairs:attachment_file", args=[job.pk, attachment.pk, "full"]) in body
