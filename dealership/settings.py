@@ -59,6 +59,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signed-in pages are personal: `Cache-Control: private, no-store` unless
+    # the view set its own (the polled screens do, with their ETags).
+    "dealership.middleware.PrivatePagesMiddleware",
     # Replaces LocaleMiddleware: the signed-in user's saved language wins, then
     # the visitor's explicit choice (cookie), then Japanese. Browser
     # Accept-Language is ignored on purpose: the dealership works in Japanese.
@@ -140,9 +143,21 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Staff are invited, not enrolled: a reset for an unknown address sends nothing
+# (an "unknown account" mail would let anyone probe who works here).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Failed sign-ins are limited strictly per account (the login address) and
+# generously per client address, because a whole showroom shares one address.
+# The counters live in the default cache: Redis, shared by every worker, when
+# REDIS_URL is set; per process otherwise (the embedded mode has one).
 LOGIN_FAILURES_PER_5_MINUTES = env.int("LOGIN_FAILURES_PER_5_MINUTES", default=5)
+LOGIN_FAILURES_PER_IP_PER_MINUTE = env.int("LOGIN_FAILURES_PER_IP_PER_MINUTE", default=20)
+# The client address allauth counts is read from X-Forwarded-For through this
+# many trusted proxies (1 behind the compose reverse proxy). 0 ignores the
+# header, so nobody can forge their way around the per-address limit.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": f"{LOGIN_FAILURES_PER_5_MINUTES}/5m/ip,{LOGIN_FAILURES_PER_5_MINUTES}/5m/key",
+    "login_failed": f"{LOGIN_FAILURES_PER_IP_PER_MINUTE}/m/ip,{LOGIN_FAILURES_PER_5_MINUTES}/5m/key",
     "reset_password": "20/m/ip,5/m/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
