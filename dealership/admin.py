@@ -43,7 +43,7 @@ class VehicleAdmin(admin.ModelAdmin):
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["created_at", "recipient", "kind", "text", "read_at", "email_status", "email_attempts"]
     list_filter = ["kind", "email_status"]
-    search_fields = ["text", "recipient__email", "email_error"]
+    search_fields = ["recipient__email", "recipient__display_name", "email_error"]
     list_select_related = ["recipient"]
     readonly_fields = ["email_error", "email_attempts", "email_sent_at", "claimed_at", "created_at"]
     raw_id_fields = ["recipient", "actor"]

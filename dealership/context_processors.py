@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 from typing import Any
 
 from django.http import HttpRequest
@@ -13,39 +14,32 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Notification
 
+# The apps whose screens join the navigation and the home page, in menu order.
+# Each may offer `permissions.navigation_items(user)` and `panels.home_panels(user)`;
+# every decision about who sees what stays in the app's own permissions module.
+PORTAL_APPS = ("repairs", "feedback", "goals")
+
+
+def app_hook(app: str, module: str, name: str):
+    """`<app>.<module>.<name>`, or None while the app does not offer it."""
+    try:
+        imported = importlib.import_module(f"{app}.{module}")
+    except ModuleNotFoundError:
+        return None
+    return getattr(imported, name, None)
+
 
 def navigation_for(user) -> list[dict[str, Any]]:
     # Imported here: the wiring may know every app, the core models may not.
     from accounts.permissions import can_manage_staff
 
     items = [{"url": reverse("home"), "label": _("Home"), "icon": "house", "name": "home"}]
-    items.extend(_app_navigation(user))
+    for app in PORTAL_APPS:
+        hook = app_hook(app, "permissions", "navigation_items")
+        if hook is not None:
+            items.extend(hook(user))
     if can_manage_staff(user):
         items.append({"url": reverse("accounts:team"), "label": _("Team"), "icon": "people", "name": "team"})
-    return items
-
-
-def _app_navigation(user) -> list[dict[str, Any]]:
-    from repairs.permissions import can_create_job
-
-    items = []
-    if user.is_sales or user.is_manager:
-        items.append(
-            {
-                "url": reverse("repairs:my_cars"),
-                "label": _("My customers' cars"),
-                "icon": "car-front",
-                "name": "my_cars",
-            }
-        )
-    if user.is_technician:
-        items.append({"url": reverse("repairs:my_queue"), "label": _("My queue"), "icon": "wrench", "name": "my_queue"})
-    items.append({"url": reverse("repairs:board"), "label": _("Workshop board"), "icon": "kanban", "name": "board"})
-    items.append({"url": reverse("repairs:job_list"), "label": _("All jobs"), "icon": "list-ul", "name": "job_list"})
-    if can_create_job(user):
-        items.append(
-            {"url": reverse("repairs:job_create"), "label": _("New job"), "icon": "plus-circle", "name": "job_create"}
-        )
     return items
 
 

@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -73,6 +74,12 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        # Contact details show on the branch's polled screens, whose ETags
+        # follow the branch marker: an edit must reach them on the next poll.
+        super().save(*args, **kwargs)
+        Branch.touch(self.branch_id)
+
 
 class Vehicle(models.Model):
     customer = models.ForeignKey(
@@ -95,6 +102,10 @@ class Vehicle(models.Model):
         plate = f" ({self.plate_number})" if self.plate_number else ""
         return f"{self.make} {self.model}{plate}"
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)  # see Customer.save
+        Branch.objects.filter(customers__vehicles=self).update(changed_at=timezone.now())
+
 
 class Notification(models.Model):
     """One thing one person should know, and the state of its e-mail delivery.
@@ -108,14 +119,26 @@ class Notification(models.Model):
 
     class Kind(models.TextChoices):
         STATUS_CHANGED = "status_changed", _("Status of my customer's job changed")
+        JOB_CREATED = "job_created", _("New job or internal request for the workshop")
         JOB_ASSIGNED = "job_assigned", _("Job assigned to me")
+        JOB_CLAIMED = "job_claimed", _("A technician took my customer's job")
+        PROMISE_CHANGED = "promise_changed", _("Promised time of my customer's job changed")
         APPROVAL_REQUESTED = "approval_requested", _("Customer approval requested")
         APPROVAL_DECIDED = "approval_decided", _("Customer approval decided")
         MESSAGE = "message", _("New message on my job")
         MENTION = "mention", _("I was mentioned")
         CUSTOMER_REQUEST = "customer_request", _("Customer request on my job")
+        APPROVAL_REMINDER = "approval_reminder", _("Customer approval still undecided")
         SALES_LEAD = "sales_lead", _("Sales lead for me")
+        LEAD_UPDATED = "lead_updated", _("What became of my sales lead")
         JOB_OVERDUE = "job_overdue", _("Job overdue or about to miss its promise")
+        SURVEY_LOW_SCORE = "survey_low_score", _("A customer answered the survey with a low score")
+        VOICE_ASSIGNED = "voice_assigned", _("Customer voice item assigned to me")
+        VOICE_UPDATED = "voice_updated", _("Customer voice item I am on changed")
+        EVENT_INVITED = "event_invited", _("Invited to a team event")
+        EVENT_CHANGED = "event_changed", _("A team event I am invited to changed or was cancelled")
+        EVENT_REMINDER = "event_reminder", _("Team event tomorrow")
+        ACTION_ITEM = "action_item", _("Action item assigned to me")
 
     class EmailStatus(models.TextChoices):
         SKIPPED = "skipped", _("not wanted")
@@ -136,7 +159,10 @@ class Notification(models.Model):
         verbose_name=_("actor"),
     )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
-    text = models.CharField(_("text"), max_length=500)
+    # The text as a translatable template and its arguments (see
+    # dealership.notifications.portable): rendered in the reader's language.
+    template = models.JSONField(_("text template"), default=str)
+    args = models.JSONField(_("text arguments"), default=dict, blank=True)
     url = models.CharField(_("link"), max_length=300, blank=True)
     target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     target_id = models.PositiveBigIntegerField(null=True, blank=True)
@@ -170,5 +196,22 @@ class Notification(models.Model):
         return reverse("notification_open", args=[self.pk])
 
     @property
+    def text(self) -> str:
+        """The text in the active language (the reader's, or the e-mail recipient's)."""
+        template = render_portable(self.template)
+        try:
+            return template.format(**{name: render_portable(value) for name, value in self.args.items()})
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+def render_portable(value) -> str:
+    """Text of a value stored by `dealership.notifications.portable`, in the active language."""
+    if isinstance(value, dict) and "t" in value:
+        parts = value["t"]
+        return pgettext(parts[0], parts[1]) if len(parts) == 2 else gettext(parts[0])
+    return "" if value is None else str(value)

@@ -5,22 +5,70 @@ notification rows commit or roll back together with that change (a
 transactional outbox). E-mail delivery is enqueued only after commit; if the
 broker is down at that moment the row simply stays `pending` and the sweeper
 (`dealership.tasks.sweep_pending_notifications`) enqueues it later.
+
+Who hears what: nobody who cannot see the target (each app registers the
+same permission function that guards the target's page, see
+`register_visibility`), nobody twice for one call, never the actor.
+
+A notification stores its text as a translatable template and its
+arguments, not as rendered text: it is rendered in the reader's language
+when shown, and an e-mail in the recipient's language when sent.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.functional import Promise
 
 from .models import Notification
 
 logger = logging.getLogger(__name__)
+
+# model class → check(user, obj) -> bool, registered by each app in ready().
+_VISIBILITY: dict[type[models.Model], Callable[[Any, Any], bool]] = {}
+
+
+def register_visibility(model: type[models.Model], check: Callable[[Any, Any], bool]) -> None:
+    """Declare who may hear about objects of `model`: the check of the object's own view."""
+    _VISIBILITY[model] = check
+
+
+def may_hear_about(user: Any, target: models.Model | None) -> bool:
+    """True when `user` may be told about `target` (the same rule as its page)."""
+    if target is None:
+        return True
+    check = _VISIBILITY.get(type(target))
+    if check is None:
+        raise ImproperlyConfigured(
+            f"No visibility rule for {type(target).__name__}: call register_visibility() in its app's ready()."
+        )
+    return check(user, target)
+
+
+def portable(value: Any) -> Any:
+    """A JSON-safe form of a template or argument that stays translatable.
+
+    Lazy strings made by gettext_lazy / pgettext_lazy keep their message id
+    (and context) so the reader's language is chosen when the text is shown;
+    anything else is stored as its text. tests/dealership/test_notify.py pins
+    the Django behaviour this relies on.
+    """
+    if isinstance(value, Promise):
+        args = getattr(value, "_args", ())
+        if 1 <= len(args) <= 2 and all(isinstance(arg, str) for arg in args):
+            return {"t": list(args)}
+        return str(value)
+    if isinstance(value, int | float | str) or value is None:
+        return value
+    return str(value)
 
 
 def notify(
@@ -30,31 +78,36 @@ def notify(
     actor: Any | None,
     target: models.Model | None,
     text: Any,
+    args: dict[str, Any] | None = None,
 ) -> list[Notification]:
-    """Write one notification per recipient (never the actor) and enqueue e-mails.
+    """Write one notification per recipient who may see `target` and enqueue e-mails.
 
-    `text` is a lazy translatable string; it is rendered in each recipient's
-    own language. `target` must have `get_absolute_url()`.
+    `text` is a lazy translatable template with `{placeholders}` filled from
+    `args`; lazy arguments (choice labels) are translated when shown too.
+    `target` must have `get_absolute_url()` and a registered visibility rule.
     """
     seen: set[int] = set()
     rows: list[Notification] = []
     target_type = ContentType.objects.get_for_model(target) if target is not None else None
     url = target.get_absolute_url() if target is not None else ""
+    template = portable(text)
+    stored_args = {name: portable(value) for name, value in (args or {}).items()}
     for recipient in recipients:
         if recipient is None or recipient.pk in seen or not recipient.is_active:
             continue
         if actor is not None and recipient.pk == actor.pk:
             continue
         seen.add(recipient.pk)
-        with translation.override(recipient.language):
-            rendered = str(text)
+        if not may_hear_about(recipient, target):
+            continue
         wants_email = bool(recipient.email) and recipient.wants_email(kind)
         rows.append(
             Notification(
                 recipient=recipient,
                 actor=actor,
                 kind=kind,
-                text=rendered[:500],
+                template=template,
+                args=stored_args,
                 url=url,
                 target_type=target_type,
                 target_id=target.pk if target is not None else None,
@@ -65,11 +118,27 @@ def notify(
         return []
     created = Notification.objects.bulk_create(rows)
     # The bell's ETag follows this marker on the (already loaded) user row.
-    get_user_model().objects.filter(pk__in=seen).update(notifications_changed_at=timezone.now())
+    get_user_model().objects.filter(pk__in=[row.recipient_id for row in rows]).update(
+        notifications_changed_at=timezone.now()
+    )
     pending_ids = [n.pk for n in created if n.email_status == Notification.EmailStatus.PENDING]
     if pending_ids:
         transaction.on_commit(lambda: enqueue_email_delivery(pending_ids))
     return created
+
+
+def mark_read(user: Any, *, notification_ids: Iterable[int] | None = None) -> int:
+    """Mark some (or all) of `user`'s unread notifications read; returns how many changed."""
+    now = timezone.now()
+    rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_ids is not None:
+        rows = rows.filter(pk__in=list(notification_ids))
+    with transaction.atomic():
+        changed = rows.update(read_at=now)
+        if changed:
+            get_user_model().objects.filter(pk=user.pk).update(notifications_changed_at=now)
+            user.notifications_changed_at = now
+    return changed
 
 
 def enqueue_email_delivery(notification_ids: Iterable[int]) -> None:

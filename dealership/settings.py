@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "dealership",
     "accounts",
     "repairs",
+    "feedback",
+    "goals",
 ]
 
 MIDDLEWARE = [

@@ -14,5 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("staff/", include("accounts.urls")),
     path("jobs/", include("repairs.urls")),
+    path("voice/", include("feedback.urls")),
+    path("team/", include("goals.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -6,29 +6,31 @@ import logging
 
 import redis
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .context_processors import bell_etag
+from .context_processors import PORTAL_APPS, app_hook, bell_etag
 from .http import conditional_response, safe_next_url
 from .models import Notification
+from .notifications import mark_read
 
 NOTIFICATIONS_PAGE_SIZE = 30
 
 
 def home_panels(user) -> list[dict]:
     """Each app contributes panels to the home page; the wiring gathers them."""
-    from repairs.panels import home_panels as repair_panels
-
-    return [*repair_panels(user)]
+    panels: list[dict] = []
+    for app in PORTAL_APPS:
+        hook = app_hook(app, "panels", "home_panels")
+        if hook is not None:
+            panels.extend(hook(user))
+    return panels
 
 
 @login_required
@@ -51,7 +53,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one notification read and go to what it is about."""
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
     if notification.read_at is None:
-        _mark_read(request.user, Notification.objects.filter(pk=pk))
+        mark_read(request.user, notification_ids=[pk])
     return redirect(notification.url or "notifications")
 
 
@@ -59,21 +61,15 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def notification_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Notification, pk=pk, recipient=request.user)
-    _mark_read(request.user, Notification.objects.filter(pk=pk))
+    mark_read(request.user, notification_ids=[pk])
     return redirect(safe_next_url(request, "notifications"))
 
 
 @login_required
 @require_POST
 def notifications_mark_all_read(request: HttpRequest) -> HttpResponse:
-    _mark_read(request.user, Notification.objects.filter(recipient=request.user))
+    mark_read(request.user)
     return redirect("notifications")
-
-
-def _mark_read(user, rows) -> None:
-    now = timezone.now()
-    if rows.filter(read_at__isnull=True).update(read_at=now):
-        get_user_model().objects.filter(pk=user.pk).update(notifications_changed_at=now)
 
 
 @login_required

@@ -1,11 +1,14 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Role, User
+
 from . import services
-from .models import Attachment, JobMessage, JobReadMarker, PromiseChange, RepairJob, Status, StatusChange
+from .models import Attachment, JobEvent, JobMessage, JobReadMarker, RepairJob, Status
 
 
 class HistoryInline(admin.TabularInline):
@@ -29,14 +32,49 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class StatusChangeInline(HistoryInline):
-    model = StatusChange
-    fields = ["at", "from_status", "to_status", "by", "note"]
+class JobEventInline(HistoryInline):
+    model = JobEvent
+    fields = ["at", "kind", "summary", "by", "note"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    @admin.display(description=_("what"))
+    def summary(self, event: JobEvent) -> str:
+        return event.summary
 
 
-class PromiseChangeInline(HistoryInline):
-    model = PromiseChange
-    fields = ["at", "old_promised_at", "new_promised_at", "reason", "by"]
+class RepairJobAdminForm(forms.ModelForm):
+    """The two things an admin may change on a job, each through its service.
+
+    The technician goes through `assign_technician` and the promised time
+    through `change_promised_time` (with the reason the customer will be
+    given), so both write the timeline and tell the people concerned.
+    """
+
+    promise_reason = forms.CharField(
+        label=_("Reason for the new promised time"),
+        max_length=300,
+        required=False,
+        help_text=_("Required when the promised time changes: the sales owner passes it to the customer."),
+    )
+
+    class Meta:
+        model = RepairJob
+        fields = ["technician", "promised_at"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "technician" in self.fields:
+            self.fields["technician"].queryset = User.objects.filter(
+                role=Role.TECHNICIAN, is_active=True, branch_id=self.instance.branch_id
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        if "promised_at" in self.changed_data and not (cleaned.get("promise_reason") or "").strip():
+            self.add_error("promise_reason", _("Say why the promised time changes: the customer will ask."))
+        return cleaned
 
 
 def _status_action(to: str):
@@ -64,10 +102,22 @@ class RepairJobAdmin(admin.ModelAdmin):
     list_filter = ["branch", "status", "kind", "priority"]
     search_fields = ["number", "title", "customer__name", "customer__name_kana", "vehicle__plate_number"]
     list_select_related = ["branch", "customer", "technician"]
-    raw_id_fields = ["customer", "vehicle", "sales_owner", "requested_by", "technician", "service_advisor"]
-    # Status, promise and assignment change only through the services (actions below).
+    form = RepairJobAdminForm
+    # Every other field is read-only: status moves go through the actions
+    # below, technician and promise through the form's save (services), and
+    # jobs are opened in the portal, where the workshop is told of them.
     readonly_fields = [
         "number",
+        "branch",
+        "customer",
+        "vehicle",
+        "kind",
+        "title",
+        "customer_request",
+        "sales_owner",
+        "requested_by",
+        "service_advisor",
+        "priority",
         "status",
         "version",
         "received_at",
@@ -76,17 +126,44 @@ class RepairJobAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [StatusChangeInline, PromiseChangeInline]
+    fields = [*readonly_fields[:11], "technician", "promised_at", "promise_reason", *readonly_fields[11:]]
+    inlines = [JobEventInline]
     actions = [_status_action(status) for status in (Status.ON_HOLD, Status.CANCELLED, Status.IN_PROGRESS)]
     date_hierarchy = "received_at"
 
+    def has_add_permission(self, request) -> bool:
+        return False
 
-@admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyAdmin):
-    list_display = ["job", "from_status", "to_status", "by", "at"]
-    list_filter = ["to_status"]
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: RepairJob, form: RepairJobAdminForm, change: bool) -> None:
+        job = RepairJob.objects.select_related("vehicle", "customer", "branch").get(pk=obj.pk)
+        try:
+            if "technician" in form.changed_data:
+                services.assign_technician(job, technician=form.cleaned_data["technician"], by=request.user)
+            if "promised_at" in form.changed_data:
+                services.change_promised_time(
+                    job,
+                    promised_at=form.cleaned_data["promised_at"],
+                    reason=form.cleaned_data["promise_reason"],
+                    by=request.user,
+                )
+        except (services.JobError, PermissionDenied) as error:
+            self.message_user(request, f"{job.number}: {error}", messages.ERROR)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # The inline timeline is read-only; nothing related is saved here.
+        return
+
+
+@admin.register(JobEvent)
+class JobEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "job", "kind", "summary", "by"]
+    list_filter = ["kind"]
     list_select_related = ["job", "by"]
     raw_id_fields = ["job", "by"]
+    search_fields = ["job__number", "note"]
 
 
 class AttachmentInline(HistoryInline):
@@ -108,13 +185,6 @@ class JobMessageAdmin(admin.ModelAdmin):
     list_select_related = ["job", "author"]
     raw_id_fields = ["job", "author", "mentions"]
     inlines = [AttachmentInline]
-
-
-@admin.register(PromiseChange)
-class PromiseChangeAdmin(ReadOnlyAdmin):
-    list_display = ["job", "old_promised_at", "new_promised_at", "reason", "by", "at"]
-    list_select_related = ["job", "by"]
-    raw_id_fields = ["job", "by"]
 
 
 @admin.register(JobReadMarker)

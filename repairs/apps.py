@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class RepairsConfig(AppConfig):
     name = "repairs"
     verbose_name = _("Repair jobs")
+
+    def ready(self) -> None:
+        from dealership.notifications import register_visibility
+
+        from . import permissions, signals  # noqa: F401 - signals connects the receivers
+        from .models import JobMessage, RepairJob
+
+        # notify() tells only people who may open what it links to, by the
+        # same rule as the page itself.
+        register_visibility(RepairJob, permissions.can_see_job)
+        register_visibility(JobMessage, lambda user, message: permissions.can_see_job(user, message.job))

@@ -1,9 +1,10 @@
 """Demo workshop: ~60 jobs per branch in every status and kind, with histories
 spread over the last 90 days (realistic turnarounds, some promises missed).
 
-History rows are written directly rather than through `change_status`: they
-are backdated, and replaying them through the service would also fire a
-notification for every historical move.
+Every job is opened, assigned and moved through the services, with the
+historical time passed as `at`, so the demo's timelines and notifications are
+exactly what the portal itself writes. Notifications about finished jobs are
+marked read afterwards (nobody wants 200 unread items on day one).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import random
 from datetime import timedelta
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
@@ -19,7 +21,8 @@ from PIL import Image, ImageDraw
 from accounts.models import Role, User
 from dealership.models import Branch, Customer, Notification
 
-from .models import INTERNAL_KINDS, JobKind, JobMessage, Priority, RepairJob, Status, StatusChange
+from .models import FINISHED_STATUSES, INTERNAL_KINDS, JobKind, JobMessage, Priority, RepairJob, Status
+from .services import assign_technician, change_status, create_job
 
 S = Status
 PATHS: dict[str, list[str]] = {
@@ -106,56 +109,41 @@ def _seed_branch(branch: Branch, rng: random.Random) -> int:
         sales_owner = customer.sales_owner
         requested_by = sales_owner if kind in INTERNAL_KINDS else (advisor or sales_owner)
         technician = None if final == S.RECEIVED and index % 2 == 0 else technicians[index % len(technicians)]
-        job = RepairJob.objects.create(
-            branch=branch,
+        opener = requested_by or advisor
+        job = create_job(
+            by=opener,
             customer=customer,
             vehicle=vehicle,
             kind=kind,
             title=rng.choice(TITLES[kind]),
             customer_request=rng.choice(REQUESTS),
-            sales_owner=sales_owner,
-            requested_by=requested_by,
-            service_advisor=advisor,
-            technician=technician,
-            priority=rng.choice([Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.NORMAL, Priority.LOW]),
-            status=final,
             promised_at=promised_at,
-            received_at=received_at,
-            created_at=received_at,
+            priority=rng.choice([Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.NORMAL, Priority.LOW]),
+            at=received_at,
         )
-        job.number = f"R-{timezone.localtime(received_at).year}-{job.pk:05d}"
+        if job.service_advisor_id is None and advisor is not None:
+            RepairJob.objects.filter(pk=job.pk).update(service_advisor=advisor)
+            job.service_advisor = advisor
+        if technician is not None:
+            assign_technician(job, technician=technician, by=advisor)
         # Spread the moves over the planned time; about one job in four runs late.
         total = planned * (rng.uniform(1.05, 1.8) if rng.random() < 0.25 else rng.uniform(0.4, 0.95))
         if not finished:
             total = min(total, now - received_at)
         at = received_at
-        changes = []
-        previous = ""
-        for step, status in enumerate(path):
-            if step:
-                at = at + total / max(len(path) - 1, 1) * rng.uniform(0.6, 1.2)
-                at = min(at, now - timedelta(minutes=1))
-            by = requested_by if step == 0 else (sales_owner if status == S.DELIVERED else technician or advisor)
-            changes.append(
-                StatusChange(
-                    job=job,
-                    from_status=previous,
-                    to_status=status,
-                    by=by,
-                    at=at,
-                    note=rng.choice(NOTES) if step else "",
-                )
-            )
-            if status == S.READY:
-                job.ready_at = at
+        for step, status in enumerate(path[1:], start=1):
+            at = at + total / max(len(path) - 1, 1) * rng.uniform(0.6, 1.2)
+            at = min(at, now - timedelta(minutes=1))
             if status == S.DELIVERED:
-                job.delivered_at = at
-            previous = status
-        StatusChange.objects.bulk_create(changes)
-        job.updated_at = at
-        job.version = len(path)
-        job.save(update_fields=["number", "ready_at", "delivered_at", "updated_at", "version"])
+                by = job.sales_owner if job.sales_owner and job.sales_owner.role == Role.SALES_REP else advisor
+            else:
+                by = technician or advisor
+            change_status(job, to=status, by=by, note=rng.choice(NOTES) if step else "", expected_version=None, at=at)
         jobs += 1
+    Notification.objects.filter(
+        target_type=ContentType.objects.get_for_model(RepairJob),
+        target_id__in=RepairJob.objects.filter(branch=branch, status__in=FINISHED_STATUSES).values("pk"),
+    ).update(read_at=now)
     Branch.touch(branch.pk)
     return jobs
 

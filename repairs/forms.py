@@ -11,6 +11,46 @@ from . import selectors
 from .images import process_photo
 from .models import INTERNAL_KINDS, JobKind, JobMessage, Priority, Status
 
+# The largest primary key any supported database stores (a signed 64-bit
+# integer). A larger "id" from a request would overflow the database driver
+# (OverflowError on SQLite) instead of simply matching nothing.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """`value` as a row id if it is one (ASCII digits, 1..MAX_ID), else None.
+
+    Full-width or other Unicode digits pass `str.isdigit()` but not `int()`,
+    and a 10 kB digit string exceeds Python's int-conversion limit, so the
+    text is checked before it is converted.
+    """
+    text = str(value) if value is not None else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A model choice whose submitted value must look like an id before any query runs."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not isinstance(value, self.queryset.model) and parse_id(value) is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Several model choices, each checked like IdChoiceField's."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not isinstance(pk, self.queryset.model) and parse_id(pk) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": str(pk)[:20]}
+                )
+        return super()._check_values(value)
+
 
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
@@ -19,7 +59,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
-class CustomerChoiceField(forms.ModelChoiceField):
+class CustomerChoiceField(IdChoiceField):
     def label_from_instance(self, obj) -> str:
         return f"{obj.name}（{obj.name_kana}）" if obj.name_kana else obj.name
 
@@ -34,7 +74,7 @@ class JobCreateForm(forms.Form):
     new_customer_kana = forms.CharField(label=_("Name in kana"), max_length=100, required=False)
     new_customer_phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
     new_customer_email = forms.EmailField(label=_("E-mail"), required=False)
-    vehicle = forms.ModelChoiceField(
+    vehicle = IdChoiceField(
         label=_("Vehicle"), queryset=Vehicle.objects.none(), required=False, empty_label=_("— new vehicle —")
     )
     new_vehicle_make = forms.CharField(label=_("Make"), max_length=50, required=False)
@@ -61,7 +101,9 @@ class JobCreateForm(forms.Form):
         self.user = user
         customers = selectors.customers_for_new_job(user)
         self.fields["customer"].queryset = customers
-        customer_id = self.data.get("customer") or self.initial.get("customer")
+        # The chosen customer comes from the request (POST, or ?customer= when
+        # the vehicle list reloads): anything but a real id means "none yet".
+        customer_id = parse_id(self.data.get("customer") or self.initial.get("customer"))
         # Validation accepts any customer of the branch; the select offers a
         # shortlist, and the search box above it finds the others (htmx).
         field = self.fields["customer"]
@@ -71,8 +113,6 @@ class JobCreateForm(forms.Form):
         ]
         vehicles = Vehicle.objects.filter(customer__in=customers)
         self.fields["vehicle"].queryset = vehicles.filter(customer_id=customer_id) if customer_id else vehicles.none()
-        if customer_id and not str(customer_id).isdigit():
-            self.fields["vehicle"].queryset = vehicles.none()
 
     def clean(self):
         cleaned = super().clean()
@@ -96,11 +136,13 @@ class JobCreateForm(forms.Form):
 class StatusChangeForm(forms.Form):
     to = forms.ChoiceField(choices=Status.choices)
     note = forms.CharField(max_length=500, required=False)
-    version = forms.IntegerField(min_value=1)
+    version = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+    # Moves back or aside are posted twice: first to the confirmation page, then with this set.
+    confirmed = forms.BooleanField(required=False)
 
 
 class AssignForm(forms.Form):
-    technician = forms.ModelChoiceField(
+    technician = IdChoiceField(
         label=_("Technician"), queryset=User.objects.none(), required=False, empty_label=_("— unassigned —")
     )
 
@@ -160,7 +202,7 @@ class MessageForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("This is"), choices=JobMessage.Kind.choices, initial=JobMessage.Kind.NOTE, widget=forms.RadioSelect
     )
-    mentions = forms.ModelMultipleChoiceField(
+    mentions = IdMultipleChoiceField(
         label=_("Mention colleagues (@)"),
         queryset=User.objects.none(),
         required=False,

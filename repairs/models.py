@@ -8,6 +8,7 @@ transitions and the badge colours sit beside the choices as data.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -132,6 +133,46 @@ CUSTOMER_STATUS_COLOURS: dict[str, str] = {
     CustomerStatus.CANCELLED: "light",
 }
 
+# Staff screens need staff wording: "Waiting for your approval" reads as if the
+# staff member had to approve. The customer's own link keeps CustomerStatus.
+CUSTOMER_STATUS_STAFF_LABELS: dict[str, str] = {
+    CustomerStatus.WAITING_APPROVAL: pgettext_lazy(
+        "customer-facing status, staff wording", "Waiting for the customer's approval"
+    ),
+}
+
+
+class Move(models.TextChoices):
+    """How a status move looks on the workshop's buttons."""
+
+    FORWARD = "forward", _("Forward")
+    BACK = "back", _("Back")
+    ASIDE = "aside", _("Aside")
+
+
+# Moves that undo work: styled apart from forward moves and confirmed first,
+# so one stray tap never sends a finished car back into work.
+BACKWARD_MOVES = frozenset({(Status.QUALITY_CHECK, Status.IN_PROGRESS), (Status.READY, Status.IN_PROGRESS)})
+# Moves that stop the work rather than advance it.
+ASIDE_STATUSES = frozenset({Status.ON_HOLD, Status.CANCELLED})
+
+
+# Button class and icon of each kind of move (the templates take them from here).
+MOVE_STYLES: dict[str, tuple[str, str]] = {
+    Move.FORWARD: ("btn-success", "bi-arrow-right-circle"),
+    Move.BACK: ("btn-outline-danger", "bi-arrow-counterclockwise"),
+    Move.ASIDE: ("btn-outline-secondary", "bi-pause-circle"),
+}
+
+
+def move_kind(from_status: str, to_status: str) -> str:
+    if to_status in ASIDE_STATUSES:
+        return Move.ASIDE
+    if (from_status, to_status) in BACKWARD_MOVES:
+        return Move.BACK
+    return Move.FORWARD
+
+
 FINISHED_STATUSES = frozenset({Status.DELIVERED, Status.CANCELLED})
 # Statuses after which the promise to the customer is kept (the car is done).
 PROMISE_KEPT_STATUSES = frozenset({Status.READY, Status.DELIVERED, Status.CANCELLED})
@@ -240,6 +281,10 @@ class RepairJob(models.Model):
     def get_customer_status_display(self) -> str:
         return CustomerStatus(self.customer_status).label
 
+    def get_customer_status_staff_display(self) -> str:
+        status = self.customer_status
+        return CUSTOMER_STATUS_STAFF_LABELS.get(status, CustomerStatus(status).label)
+
     @property
     def status_colour(self) -> str:
         return STATUS_COLOURS[self.status]
@@ -261,6 +306,10 @@ class RepairJob(models.Model):
         )
 
     @property
+    def is_urgent(self) -> bool:
+        return self.priority <= Priority.HIGH
+
+    @property
     def is_waiting_for_approval(self) -> bool:
         return self.status == Status.AWAITING_APPROVAL
 
@@ -269,47 +318,106 @@ class RepairJob(models.Model):
         return TRANSITIONS[self.status]
 
 
-class StatusChange(models.Model):
-    """The history row `change_status` writes for every move (who, when, from → to, note)."""
+class JobEvent(models.Model):
+    """One row of a job's timeline: who did what, when, and why.
 
-    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("job"))
+    Every change to a job — opened, status, assignment, claim, release,
+    promised time, approvals, leads, status links, surveys — is one row here,
+    written by its service in the same transaction as the change
+    (`repairs.services.record_event`). One table rather than one per kind:
+    the job page, the admin and the customer's page read one ordered list
+    with one indexed query, and a later app adds a kind, not a table.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Job opened")
+        STATUS = "status", _("Status changed")
+        ASSIGNED = "assigned", _("Technician assigned")
+        CLAIMED = "claimed", _("Job claimed")
+        RELEASED = "released", _("Technician released")
+        PROMISE = "promise", _("Promised time changed")
+        APPROVAL_REQUESTED = "approval_requested", _("Customer approval requested")
+        APPROVAL_DECIDED = "approval_decided", _("Customer approval decided")
+        LEAD_FLAGGED = "lead_flagged", _("Sales lead flagged")
+        LEAD_UPDATED = "lead_updated", _("Sales lead updated")
+        LINK_CREATED = "link_created", _("Status link created")
+        LINK_REVOKED = "link_revoked", _("Status link revoked")
+        SURVEY_SENT = "survey_sent", _("Survey sent")
+        SURVEY_ANSWERED = "survey_answered", _("Survey answered")
+        VOICE = "voice", _("Customer voice recorded")
+
+    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="events", verbose_name=_("job"))
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    # Status moves keep their from/to as columns: the stale-edit refusal and
+    # the KPIs filter on them.
     from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
-    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
-    )
-    at = models.DateTimeField(_("at"), default=timezone.now)
+    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
+    # What the summary line needs (names, times, amounts), stored portable:
+    # translatable labels stay translatable (dealership.notifications.portable).
+    data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name = _("status change")
-        verbose_name_plural = _("status changes")
-        indexes = [models.Index(fields=["job", "-at"], name="statuschange_job_idx")]
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
+        indexes = [
+            models.Index(fields=["job", "-at"], name="jobevent_job_idx"),
+            models.Index(fields=["kind", "at"], name="jobevent_kind_idx"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.job_id}: {self.from_status or '∅'} → {self.to_status}"
+        return f"{self.job_id}: {self.kind} {self.summary}"
+
+    @property
+    def summary(self) -> str:
+        """The line the timeline shows, in the active language."""
+        from dealership.models import render_portable
+
+        values = {name: _render_event_value(value) for name, value in self.data.items()}
+        if self.from_status:
+            values["from_status"] = Status(self.from_status).label
+        if self.to_status:
+            values["to_status"] = Status(self.to_status).label
+        template = str(EVENT_SUMMARIES.get(self.kind, self.get_kind_display()))
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return render_portable(self.get_kind_display())
+
+    @property
+    def is_status_move(self) -> bool:
+        return self.kind == self.Kind.STATUS
 
 
-class PromiseChange(models.Model):
-    """A change of the time promised to the customer, with its reason."""
+def _render_event_value(value) -> str:
+    from dealership.models import render_portable
 
-    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="promise_changes", verbose_name=_("job"))
-    old_promised_at = models.DateTimeField(_("previous promise"), null=True, blank=True)
-    new_promised_at = models.DateTimeField(_("new promise"), null=True, blank=True)
-    reason = models.CharField(_("reason"), max_length=300)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
-    )
-    at = models.DateTimeField(_("at"), default=timezone.now)
+    if isinstance(value, dict) and "dt" in value:
+        if not value["dt"]:
+            return str(_("none"))
+        moment = datetime.fromisoformat(value["dt"])
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return render_portable(value)
 
-    class Meta:
-        ordering = ["-at", "-id"]
-        verbose_name = _("promise change")
-        verbose_name_plural = _("promise changes")
 
-    def __str__(self) -> str:
-        return f"{self.job_id}: {self.old_promised_at} → {self.new_promised_at}"
+EVENT_SUMMARIES = {
+    JobEvent.Kind.CREATED: _("Opened the job"),
+    JobEvent.Kind.STATUS: _("{from_status} → {to_status}"),
+    JobEvent.Kind.ASSIGNED: _("Assigned to {technician}"),
+    JobEvent.Kind.CLAIMED: _("Took the job"),
+    JobEvent.Kind.RELEASED: _("{technician} was released from the job: {reason}"),
+    JobEvent.Kind.PROMISE: _("Promised time {old} → {new}"),
+}
 
 
 class JobMessage(models.Model):

@@ -7,18 +7,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User
+from accounts.models import User
 
+from . import permissions
 from .models import FINISHED_STATUSES, PROMISE_KEPT_STATUSES, Status
 from .selectors import jobs_visible_to
 
 
 def home_panels(user: User) -> list[dict]:
     active = jobs_visible_to(user).exclude(status__in=FINISHED_STATUSES)
-    if user.role == Role.SALES_REP:
+    scope = permissions.home_scope(user)
+    if scope == "mine":
         active = active.filter(Q(sales_owner=user) | Q(requested_by=user))
         link, title = reverse("repairs:my_cars"), _("My customers' cars")
-    elif user.role == Role.TECHNICIAN:
+    elif scope == "queue":
         active = active.filter(Q(technician=user) | Q(technician__isnull=True))
         link, title = reverse("repairs:my_queue"), _("My queue")
     else:

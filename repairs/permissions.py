@@ -7,6 +7,11 @@ see it but not act gets 403.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
 from accounts.models import Role, User
 
 from .models import Status
@@ -52,6 +57,48 @@ def can_claim(user: User, job) -> bool:
 
 def can_see_customer_contact(user: User) -> bool:
     return user.is_authenticated and user.role != Role.TECHNICIAN
+
+
+def follows_own_customers(user: User) -> bool:
+    """Sales reps (and managers) track "my customers' cars"."""
+    return user.is_authenticated and user.role in (Role.SALES_REP, Role.MANAGER)
+
+
+def works_from_queue(user: User) -> bool:
+    """Technicians work from "my queue": their jobs and the unassigned ones."""
+    return user.is_authenticated and user.role == Role.TECHNICIAN
+
+
+def home_scope(user: User) -> str:
+    """Which jobs the home panel counts: "mine" (sales), "queue" (technician) or "branch"."""
+    if user.role == Role.SALES_REP:
+        return "mine"
+    if works_from_queue(user):
+        return "queue"
+    return "branch"
+
+
+def navigation_items(user: User) -> list[dict[str, Any]]:
+    """The repair screens this user's role uses, in menu order (the wiring gathers them)."""
+    items = []
+    if follows_own_customers(user):
+        items.append(
+            {
+                "url": reverse("repairs:my_cars"),
+                "label": _("My customers' cars"),
+                "icon": "car-front",
+                "name": "my_cars",
+            }
+        )
+    if works_from_queue(user):
+        items.append({"url": reverse("repairs:my_queue"), "label": _("My queue"), "icon": "wrench", "name": "my_queue"})
+    items.append({"url": reverse("repairs:board"), "label": _("Workshop board"), "icon": "kanban", "name": "board"})
+    items.append({"url": reverse("repairs:job_list"), "label": _("All jobs"), "icon": "list-ul", "name": "job_list"})
+    if can_create_job(user):
+        items.append(
+            {"url": reverse("repairs:job_create"), "label": _("New job"), "icon": "plus-circle", "name": "job_create"}
+        )
+    return items
 
 
 def can_post_message(user: User, job) -> bool:

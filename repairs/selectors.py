@@ -17,7 +17,16 @@ from django.utils import timezone, translation
 from accounts.models import Role, User
 from dealership.models import Branch, Customer
 
-from .models import BOARD_STATUSES, FINISHED_STATUSES, JobKind, JobMessage, JobReadMarker, RepairJob, Status
+from .models import (
+    BOARD_STATUSES,
+    FINISHED_STATUSES,
+    JobEvent,
+    JobKind,
+    JobMessage,
+    JobReadMarker,
+    RepairJob,
+    Status,
+)
 
 BOARD_COLUMN_LIMIT = 12
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -125,14 +134,25 @@ def with_unread(qs: QuerySet[RepairJob], user: User) -> QuerySet[RepairJob]:
     return qs.annotate(unread=Coalesce(Subquery(unread), Value(0)))
 
 
-def technician_queue(user: User) -> tuple[list[RepairJob], list[RepairJob]]:
-    """Jobs assigned to the technician, then unassigned jobs of the branch to claim."""
+UNASSIGNED_SHOWN = 50
+
+
+def technician_queue(user: User) -> tuple[list[RepairJob], list[RepairJob], int]:
+    """Jobs assigned to the technician, the first unassigned jobs of the branch
+    to claim, and how many unassigned jobs wait in all (the badge tells the truth)."""
     active = with_list_relations(jobs_visible_to(user).exclude(status__in=FINISHED_STATUSES)).order_by(
         "priority", F("promised_at").asc(nulls_last=True), "id"
     )
     mine = list(with_unread(active.filter(technician=user), user))
-    unassigned = list(active.filter(technician__isnull=True)[:50])
-    return mine, unassigned
+    pool = active.filter(technician__isnull=True)
+    unassigned = list(pool[:UNASSIGNED_SHOWN])
+    count = len(unassigned) if len(unassigned) < UNASSIGNED_SHOWN else pool.count()
+    return mine, unassigned, count
+
+
+def job_timeline(job: RepairJob) -> QuerySet[JobEvent]:
+    """Every change to the job, newest first, in one query."""
+    return job.events.select_related("by")
 
 
 def board_columns(user: User) -> list[dict]:
@@ -164,12 +184,26 @@ def board_columns(user: User) -> list[dict]:
     ]
 
 
+def viewer_fingerprint(user: User) -> str:
+    """Everything about the viewer that changes what a job screen shows them.
+
+    Role, branch and scope decide which jobs, buttons and contact details
+    appear: a demoted advisor's next poll must not match the ETag of what
+    they saw as an advisor.
+    """
+    return ":".join(
+        str(part)
+        for part in (user.pk, user.role, user.branch_id, user.sees_all_branches, user.is_active, user.is_superuser)
+    )
+
+
 def board_etag(user: User, *parts: str) -> str:
     """A validator for every polled job screen of `user`.
 
     Built from the branches' change markers (bumped in the same transaction as
-    every job write), the viewer and their language, the screen's own
-    parameters, and the current minute — overdue flags change with the clock.
+    every job, customer and vehicle write), the viewer (role and permissions
+    included) and their language, the screen's own parameters, and the
+    current minute — overdue flags change with the clock.
     """
     qs = Branch.objects.order_by("pk").values_list("pk", "changed_at")
     if not user.sees_all_branches:
@@ -177,7 +211,7 @@ def board_etag(user: User, *parts: str) -> str:
     markers = ",".join(f"{pk}:{changed_at.timestamp()}" for pk, changed_at in qs)
     minute = timezone.now().strftime("%Y%m%d%H%M")
     read = str(user.threads_read_at.timestamp())  # unread badges change when the user reads a thread
-    raw = "|".join([markers, str(user.pk), read, translation.get_language() or "", minute, *parts])
+    raw = "|".join([markers, viewer_fingerprint(user), read, translation.get_language() or "", minute, *parts])
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
 

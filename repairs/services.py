@@ -1,7 +1,9 @@
 """Writes on repair jobs. Each is one atomic door: validate, save changed fields,
-record history, bump the branch's change marker and call `notify()`.
+write one timeline row (`record_event`, which also bumps the branch's change
+marker) and call `notify()`.
 
-Nothing else assigns `job.status`, `job.technician` or `job.promised_at`.
+Nothing else assigns `job.status`, `job.technician` or `job.promised_at`;
+views, the admin, tasks and the demo data all come through here.
 """
 
 from __future__ import annotations
@@ -16,24 +18,27 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Role, User
 from dealership.models import Branch, Customer, Notification, Vehicle
-from dealership.notifications import notify
+from dealership.notifications import notify, portable
 
 from . import permissions
 from .images import Photo
 from .models import (
+    CUSTOMER_STATUS,
+    FINISHED_STATUSES,
     INTERNAL_KINDS,
     PROMISE_KEPT_STATUSES,
     Attachment,
     CustomerStatus,
+    JobEvent,
+    JobKind,
     JobMessage,
     JobReadMarker,
-    PromiseChange,
     RepairJob,
     Status,
-    StatusChange,
 )
 
 
@@ -50,7 +55,7 @@ class StaleJob(JobError):
     """Someone else changed the job since the user loaded it."""
 
     job: RepairJob
-    last_change: StatusChange | None
+    last_change: JobEvent | None
 
     def __str__(self) -> str:
         change = self.last_change
@@ -69,6 +74,53 @@ class StaleJob(JobError):
         )
 
 
+def record_event(
+    job: RepairJob,
+    *,
+    kind: str,
+    by: User | None,
+    at: datetime | None = None,
+    note: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    **data,
+) -> JobEvent:
+    """Write one row of the job's timeline and tell the polled screens.
+
+    Every service that changes a job calls this once, inside its own
+    transaction, so the row commits or rolls back with the change. It also
+    moves the job's `updated_at` (the job page's ETag follows it) and the
+    branch's change marker (the lists and the board follow that).
+    """
+    at = at or timezone.now()
+    event = JobEvent.objects.create(
+        job=job,
+        kind=kind,
+        by=by,
+        at=at,
+        note=note[:500],
+        from_status=from_status,
+        to_status=to_status,
+        data={name: portable(value) for name, value in data.items()},
+    )
+    RepairJob.objects.filter(pk=job.pk).update(updated_at=at)
+    job.updated_at = at
+    Branch.touch(job.branch_id)
+    return event
+
+
+def _moment(value: datetime | None) -> dict:
+    """A time for a timeline row's data, shown in local time by JobEvent.summary."""
+    return {"dt": value.isoformat() if value else ""}
+
+
+def advisors_for(job: RepairJob) -> list[User]:
+    """The job's advisor, or every active advisor of its branch while it has none."""
+    if job.service_advisor_id:
+        return [job.service_advisor]
+    return list(User.objects.filter(branch_id=job.branch_id, role=Role.SERVICE_ADVISOR, is_active=True))
+
+
 def _job_number(job: RepairJob) -> str:
     return f"R-{timezone.localtime(job.created_at).year}-{job.pk:05d}"
 
@@ -83,14 +135,20 @@ def create_job(
     customer_request: str = "",
     promised_at: datetime | None = None,
     priority: int = 3,
+    at: datetime | None = None,
 ) -> RepairJob:
+    """Open a job (a walk-in, or an internal request of sales to the workshop).
+
+    The branch's service advisors hear of it at once: the workshop learns of
+    a delivery-prep request from the portal, not by looking.
+    """
     if not permissions.can_create_job(by):
         raise PermissionDenied
     if vehicle.customer_id != customer.pk:
         raise JobError(_("This vehicle does not belong to the chosen customer."))
     if kind in INTERNAL_KINDS and promised_at is None:
         raise JobError(_("Internal requests need a due time."))
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         job = RepairJob.objects.create(
             branch_id=customer.branch_id,
@@ -110,11 +168,29 @@ def create_job(
         )
         job.number = _job_number(job)
         job.save(update_fields=["number"])
-        StatusChange.objects.create(job=job, from_status="", to_status=Status.RECEIVED, by=by, at=now)
+        record_event(job, kind=JobEvent.Kind.CREATED, by=by, at=now, to_status=Status.RECEIVED)
+        internal = kind in INTERNAL_KINDS
+        notify(
+            [*advisors_for(job), job.technician],
+            Notification.Kind.JOB_CREATED,
+            actor=by,
+            target=job,
+            text=_("New internal request {number}: {kind} for {vehicle}, due {due}")
+            if internal
+            else _("New job {number}: {kind} for {vehicle}"),
+            args={
+                "number": job.number,
+                "kind": JobKind(kind).label,
+                "vehicle": str(vehicle),
+                "due": timezone.localtime(promised_at).strftime("%m/%d %H:%M") if promised_at else "",
+            },
+        )
     return job
 
 
-def change_status(job: RepairJob, *, to: str, by: User, note: str = "", expected_version: int | None) -> RepairJob:
+def change_status(
+    job: RepairJob, *, to: str, by: User, note: str = "", expected_version: int | None, at: datetime | None = None
+) -> RepairJob:
     """Move a job to `to` if the transition table and the matrix allow it.
 
     The UPDATE is conditional on the version and the status the caller saw,
@@ -135,7 +211,8 @@ def change_status(job: RepairJob, *, to: str, by: User, note: str = "", expected
         )
     if not permissions.can_change_status(by, job, to):
         raise PermissionDenied(_("You may not move this job to that status."))
-    now = timezone.now()
+    # `at` is for replaying history (demo data, imports); people act now.
+    now = at or timezone.now()
     fields = {"status": to, "updated_at": now, "version": F("version") + 1}
     if to == Status.READY:
         fields["ready_at"] = now
@@ -146,28 +223,30 @@ def change_status(job: RepairJob, *, to: str, by: User, note: str = "", expected
         if not won:
             raise StaleJob(job=job, last_change=_last_change(job))
         previous = job.status
-        StatusChange.objects.create(job=job, from_status=previous, to_status=to, by=by, at=now, note=note[:500])
-        Branch.touch(job.branch_id)
-        job.status, job.updated_at, job.version = to, now, job.version + 1
+        job.status, job.version = to, job.version + 1
         job.ready_at = fields.get("ready_at", job.ready_at)
         job.delivered_at = fields.get("delivered_at", job.delivered_at)
-        notify(
-            [job.sales_owner, job.requested_by],
-            Notification.Kind.STATUS_CHANGED,
-            actor=by,
-            target=job,
-            text=format_lazy(
-                _("{number} {vehicle}: {status}"),
-                number=job.number,
-                vehicle=job.vehicle,
-                status=CustomerStatus(job.customer_status).label,
-            ),
-        )
+        record_event(job, kind=JobEvent.Kind.STATUS, by=by, at=now, note=note, from_status=previous, to_status=to)
+        # Sales hear of workshop moves only when what the customer would be
+        # told changes: 診断中 → 作業中 → 完成検査 is one "work in progress".
+        if CUSTOMER_STATUS[previous] != CUSTOMER_STATUS[to]:
+            notify(
+                [job.sales_owner, job.requested_by],
+                Notification.Kind.STATUS_CHANGED,
+                actor=by,
+                target=job,
+                text=_("{number} {vehicle}: {status}"),
+                args={
+                    "number": job.number,
+                    "vehicle": str(job.vehicle),
+                    "status": CustomerStatus(job.customer_status).label,
+                },
+            )
     return job
 
 
-def _last_change(job: RepairJob) -> StatusChange | None:
-    return StatusChange.objects.filter(job_id=job.pk).select_related("by").first()
+def _last_change(job: RepairJob) -> JobEvent | None:
+    return JobEvent.objects.filter(job_id=job.pk, kind=JobEvent.Kind.STATUS).select_related("by").first()
 
 
 def assign_technician(job: RepairJob, *, technician: User | None, by: User) -> RepairJob:
@@ -179,90 +258,171 @@ def assign_technician(job: RepairJob, *, technician: User | None, by: User) -> R
         raise JobError(_("Choose an active technician of this branch."))
     if job.technician_id == (technician.pk if technician else None):
         return job
-    now = timezone.now()
     with transaction.atomic():
-        RepairJob.objects.filter(pk=job.pk).update(
-            technician=technician, service_advisor=job.service_advisor or by, updated_at=now
+        advisor = job.service_advisor or (by if by.role == Role.SERVICE_ADVISOR else None)
+        RepairJob.objects.filter(pk=job.pk).update(technician=technician, service_advisor=advisor)
+        job.technician, job.service_advisor = technician, advisor
+        record_event(
+            job,
+            kind=JobEvent.Kind.ASSIGNED,
+            by=by,
+            technician=technician.display_name if technician else pgettext_lazy("technician", "nobody"),
         )
-        Branch.touch(job.branch_id)
-        job.technician, job.updated_at = technician, now
         if technician is not None:
             notify(
                 [technician],
                 Notification.Kind.JOB_ASSIGNED,
                 actor=by,
                 target=job,
-                text=format_lazy(_("{number} {vehicle} was assigned to you"), number=job.number, vehicle=job.vehicle),
+                text=_("{number} {vehicle} was assigned to you"),
+                args={"number": job.number, "vehicle": str(job.vehicle)},
             )
     return job
 
 
 def claim_job(job: RepairJob, *, by: User) -> RepairJob:
-    """A technician takes an unassigned job; the conditional UPDATE lets one win."""
+    """A technician takes an unassigned job; the conditional UPDATE lets one win.
+
+    The advisor and the sales owner hear who took it ("佐藤 took R-…").
+    """
     if not permissions.can_claim(by, job):
         raise PermissionDenied(_("Only a technician can claim an unassigned job."))
-    now = timezone.now()
     with transaction.atomic():
-        won = RepairJob.objects.filter(pk=job.pk, technician__isnull=True).update(technician=by, updated_at=now)
+        won = RepairJob.objects.filter(pk=job.pk, technician__isnull=True).update(technician=by)
         if not won:
             raise JobError(_("Someone else claimed this job a moment ago."))
-        Branch.touch(job.branch_id)
-    job.technician, job.updated_at = by, now
+        job.technician = by
+        record_event(job, kind=JobEvent.Kind.CLAIMED, by=by)
+        notify(
+            [*advisors_for(job), job.sales_owner],
+            Notification.Kind.JOB_CLAIMED,
+            actor=by,
+            target=job,
+            text=_("{name} took {number} {vehicle}"),
+            args={"name": by.display_name, "number": job.number, "vehicle": str(job.vehicle)},
+        )
     return job
+
+
+def release_jobs_of(technician: User, *, branch_id: int, by: User | None) -> int:
+    """Unassign `technician` from the open jobs of a branch they no longer work at.
+
+    Called when someone moves to another branch: the jobs go back to the
+    branch's pool with a timeline row, and the advisors are told.
+    """
+    released = 0
+    jobs = RepairJob.objects.filter(branch_id=branch_id, technician=technician).exclude(status__in=FINISHED_STATUSES)
+    for job in jobs.select_related("vehicle", "service_advisor"):
+        with transaction.atomic():
+            if not RepairJob.objects.filter(pk=job.pk, technician=technician).update(technician=None):
+                continue
+            job.technician = None
+            record_event(
+                job,
+                kind=JobEvent.Kind.RELEASED,
+                by=by,
+                technician=technician.display_name,
+                reason=_("moved to another branch"),
+            )
+            notify(
+                advisors_for(job),
+                Notification.Kind.JOB_ASSIGNED,
+                actor=by,
+                target=job,
+                text=_("{number} {vehicle} needs a technician: {name} moved to another branch"),
+                args={"number": job.number, "vehicle": str(job.vehicle), "name": technician.display_name},
+            )
+            released += 1
+    return released
 
 
 def change_promised_time(job: RepairJob, *, promised_at: datetime | None, reason: str, by: User) -> RepairJob:
+    """Move the time promised to the customer; the sales owner hears old, new and why."""
     if not permissions.can_set_promise(by, job):
         raise PermissionDenied
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise JobError(_("Say why the promised time changes: the customer will ask."))
     if job.promised_at == promised_at:
         return job
-    now = timezone.now()
     with transaction.atomic():
-        PromiseChange.objects.create(
-            job=job, old_promised_at=job.promised_at, new_promised_at=promised_at, reason=reason, by=by, at=now
+        old = job.promised_at
+        RepairJob.objects.filter(pk=job.pk).update(promised_at=promised_at)
+        job.promised_at = promised_at
+        record_event(job, kind=JobEvent.Kind.PROMISE, by=by, note=reason, old=_moment(old), new=_moment(promised_at))
+        notify(
+            [job.sales_owner, job.requested_by],
+            Notification.Kind.PROMISE_CHANGED,
+            actor=by,
+            target=job,
+            text=_("{number} {vehicle}: promised time {old} → {new} ({reason})"),
+            args={
+                "number": job.number,
+                "vehicle": str(job.vehicle),
+                "old": timezone.localtime(old).strftime("%m/%d %H:%M") if old else "—",
+                "new": timezone.localtime(promised_at).strftime("%m/%d %H:%M") if promised_at else "—",
+                "reason": reason[:200],
+            },
         )
-        RepairJob.objects.filter(pk=job.pk).update(promised_at=promised_at, updated_at=now)
-        Branch.touch(job.branch_id)
-        job.promised_at, job.updated_at = promised_at, now
     return job
 
 
-def intake(*, by: User, data: dict) -> RepairJob:
-    """Create the job from the intake form, with a new customer and vehicle when asked.
+def intake(
+    *,
+    by: User,
+    kind: str,
+    title: str,
+    customer: Customer | None = None,
+    vehicle: Vehicle | None = None,
+    new_customer_name: str = "",
+    new_customer_kana: str = "",
+    new_customer_phone: str = "",
+    new_customer_email: str = "",
+    new_vehicle_make: str = "",
+    new_vehicle_model: str = "",
+    new_vehicle_year: int | None = None,
+    new_vehicle_plate: str = "",
+    customer_request: str = "",
+    promised_at: datetime | None = None,
+    priority: int = 3,
+) -> RepairJob:
+    """Open a job for a walk-in, with a new customer and vehicle when asked.
 
     All or nothing: a refused job leaves no orphan customer or vehicle behind.
     """
+    if not permissions.can_create_job(by):
+        raise PermissionDenied
     with transaction.atomic():
-        customer = data.get("customer")
         if customer is None:
+            if not new_customer_name.strip():
+                raise JobError(_("Choose a customer or enter the new customer's name."))
             customer = Customer.objects.create(
                 branch_id=by.branch_id,
-                name=data["new_customer_name"],
-                name_kana=data.get("new_customer_kana", ""),
-                phone=data.get("new_customer_phone", ""),
-                email=data.get("new_customer_email", ""),
+                name=new_customer_name.strip(),
+                name_kana=new_customer_kana,
+                phone=new_customer_phone,
+                email=new_customer_email,
                 sales_owner=by if by.role == Role.SALES_REP else None,
             )
-        vehicle = data.get("vehicle")
         if vehicle is None:
+            if not (new_vehicle_make.strip() and new_vehicle_model.strip()):
+                raise JobError(_("Choose a vehicle or enter the new vehicle's make and model."))
             vehicle = Vehicle.objects.create(
                 customer=customer,
-                make=data["new_vehicle_make"],
-                model=data["new_vehicle_model"],
-                year=data.get("new_vehicle_year"),
-                plate_number=data.get("new_vehicle_plate", ""),
+                make=new_vehicle_make.strip(),
+                model=new_vehicle_model.strip(),
+                year=new_vehicle_year,
+                plate_number=new_vehicle_plate,
             )
         return create_job(
             by=by,
             customer=customer,
             vehicle=vehicle,
-            kind=data["kind"],
-            title=data["title"],
-            customer_request=data.get("customer_request", ""),
-            promised_at=data.get("promised_at"),
-            priority=data.get("priority", 3),
+            kind=kind,
+            title=title,
+            customer_request=customer_request,
+            promised_at=promised_at,
+            priority=priority,
         )
 
 
@@ -326,45 +486,28 @@ def mentioned_in_text(body: str, *, branch_id: int) -> list[User]:
 
 
 def _notify_thread(job: RepairJob, message: JobMessage, *, by: User, mentioned: list[User]) -> None:
-    vehicle = job.vehicle
     earlier_posters = User.objects.filter(
         pk__in=JobMessage.objects.filter(job=job).exclude(pk=message.pk).values("author_id")
     )
     told: set[int] = {by.pk}
+    args = {"name": by.display_name, "number": job.number, "vehicle": str(job.vehicle), "body": message.body[:200]}
 
     def tell(people, kind: str, text) -> None:
         fresh = [person for person in people if person is not None and person.pk not in told]
         told.update(person.pk for person in fresh)
-        notify(fresh, kind, actor=by, target=message, text=text)
+        notify(fresh, kind, actor=by, target=message, text=text, args=args)
 
-    tell(
-        mentioned,
-        Notification.Kind.MENTION,
-        format_lazy(
-            _("{name} mentioned you on {number} {vehicle}"), name=by.display_name, number=job.number, vehicle=vehicle
-        ),
-    )
+    tell(mentioned, Notification.Kind.MENTION, _("{name} mentioned you on {number} {vehicle}: {body}"))
     if message.is_customer_request:
         tell(
             [job.technician, job.service_advisor],
             Notification.Kind.CUSTOMER_REQUEST,
-            format_lazy(
-                _("Customer request on {number} {vehicle}: {body}"),
-                number=job.number,
-                vehicle=vehicle,
-                body=message.body[:120],
-            ),
+            _("Customer request on {number} {vehicle}: {body}"),
         )
     tell(
         [job.sales_owner, job.technician, job.service_advisor, *earlier_posters],
         Notification.Kind.MESSAGE,
-        format_lazy(
-            _("{name} on {number} {vehicle}: {body}"),
-            name=by.display_name,
-            number=job.number,
-            vehicle=vehicle,
-            body=message.body[:120],
-        ),
+        _("{name} on {number} {vehicle}: {body}"),
     )
 
 
@@ -420,16 +563,16 @@ def alert_jobs_at_risk(*, now: datetime | None = None) -> int:
                 if not claimed:
                     continue
                 notify(
-                    [job.service_advisor, job.sales_owner],
+                    [*advisors_for(job), job.sales_owner],
                     Notification.Kind.JOB_OVERDUE,
                     actor=None,
                     target=job,
-                    text=format_lazy(
-                        message,
-                        number=job.number,
-                        vehicle=job.vehicle,
-                        time=timezone.localtime(job.promised_at).strftime("%m/%d %H:%M"),
-                    ),
+                    text=message,
+                    args={
+                        "number": job.number,
+                        "vehicle": str(job.vehicle),
+                        "time": timezone.localtime(job.promised_at).strftime("%m/%d %H:%M"),
+                    },
                 )
                 sent += 1
     return sent

@@ -1,21 +1,16 @@
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,12 +18,9 @@ from dealership.http import conditional_response
 
 from . import permissions, selectors, services
 from .forms import AssignForm, JobCreateForm, MessageForm, PromiseForm, StatusChangeForm
-from .models import Attachment, JobKind, RepairJob, Status
+from .models import MOVE_STYLES, Attachment, JobKind, Move, RepairJob, Status, move_kind
 
 PAGE_SIZE = 25
-# A fragment's key changes every minute anyway (overdue flags follow the clock).
-LIVE_FRAGMENT_SECONDS = 120
-CSRF_PLACEHOLDER = "csrf-placeholder-3f9a1c"
 
 
 def _get_job(request: HttpRequest, pk: int, *, people: bool = False) -> RepairJob:
@@ -39,35 +31,20 @@ def _get_job(request: HttpRequest, pk: int, *, people: bool = False) -> RepairJo
     return selectors.attach_people(job) if people else job
 
 
-def _live_fragment(
-    request: HttpRequest, template: str, etag: str, build: Callable[[], dict], partial: str = "live"
-) -> str:
-    """The screen's live fragment, rendered once per data version and cached.
-
-    The ETag already names everything the fragment shows (branch change
-    markers, viewer, language, parameters, minute), so a cached copy under it
-    is exact. Forms in it carry a placeholder that becomes this request's CSRF
-    token on the way out, so one cached copy serves every session.
-    """
-    key = "live:" + hashlib.sha256(f"{template}#{partial}|{etag}".encode()).hexdigest()
-    html = cache.get(key)
-    if html is None:
-        context = {**build(), "etag": etag.strip('"'), "csrf_token": CSRF_PLACEHOLDER}
-        html = render_to_string(f"{template}#{partial}", context, request)
-        cache.set(key, html, LIVE_FRAGMENT_SECONDS)
-    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 - our own template
-
-
 def _polled(
     request: HttpRequest, etag: str, template: str, build: Callable[[], dict], page: dict | None = None
 ) -> HttpResponse:
-    """A polled screen: htmx refreshes get the fragment alone, or 304 when unchanged."""
+    """A polled screen: htmx refreshes get the live fragment alone, or 304 when unchanged.
+
+    Rendered fresh whenever the ETag changed: no server-side copy can outlive
+    what the ETag names (the viewer's role and permissions included).
+    """
 
     def full_or_fragment() -> HttpResponse:
-        html = _live_fragment(request, template, etag, build)
+        context = {**build(), "etag": etag.strip('"')}
         if request.htmx:
-            return HttpResponse(html)
-        return render(request, template, {**(page or {}), "live_html": html})
+            return render(request, f"{template}#live", context)
+        return render(request, template, {**(page or {}), **context})
 
     return conditional_response(request, etag, full_or_fragment)
 
@@ -117,8 +94,13 @@ def my_queue(request: HttpRequest) -> HttpResponse:
     etag = selectors.board_etag(user, "queue")
 
     def build() -> dict:
-        mine, unassigned = selectors.technician_queue(user)
-        return {"mine": mine, "unassigned": unassigned, "is_technician": user.is_technician}
+        mine, unassigned, unassigned_count = selectors.technician_queue(user)
+        return {
+            "mine": mine,
+            "unassigned": unassigned,
+            "unassigned_count": unassigned_count,
+            "may_claim": permissions.works_from_queue(user),
+        }
 
     return _polled(request, etag, "repairs/my_queue.html", build)
 
@@ -142,50 +124,38 @@ def _job_page(request: HttpRequest, job: RepairJob, *, message_form: MessageForm
 
     def build() -> dict:
         selectors.attach_people(job)
+        moves = [_move(job, to) for to in job.allowed_next_statuses if permissions.can_change_status(user, job, to)]
         return {
             "job": job,
-            "next_statuses": [
-                (status, Status(status).label)
-                for status in job.allowed_next_statuses
-                if permissions.can_change_status(user, job, status)
-            ],
-            "timeline": job.status_changes.select_related("by"),
+            "forward_moves": [move for move in moves if move["kind"] == Move.FORWARD],
+            "other_moves": [move for move in moves if move["kind"] != Move.FORWARD],
+            "timeline": selectors.job_timeline(job),
             "can_claim": permissions.can_claim(user, job),
         }
 
-    def build_info() -> dict:
-        selectors.attach_people(job)
-        info = {
-            "job": job,
-            "promise_changes": job.promise_changes.select_related("by"),
-            "can_assign": permissions.can_assign(user, job),
-            "can_set_promise": permissions.can_set_promise(user, job),
-            "show_contact": permissions.can_see_customer_contact(user),
-        }
-        if info["can_assign"]:
-            info["assign_form"] = AssignForm(job=job)
-        if info["can_set_promise"]:
-            info["promise_form"] = PromiseForm(initial={"promised_at": job.promised_at})
-        return info
-
     page = {"job": job}
     if not request.htmx:
-        page["info_html"] = _live_fragment(request, "repairs/job_detail.html", etag, build_info, partial="info")
-        if message_form is None:
-            # The empty compose form (staff list for mentions, crispy layout)
-            # is cached like the fragments; a form with errors is rendered live.
-            page["compose_html"] = _live_fragment(
-                request,
-                "repairs/job_detail.html",
-                etag,
-                lambda: {"job": job, "message_form": MessageForm(job=job)},
-                partial="compose",
-            )
-        page["message_form"] = message_form
+        selectors.attach_people(job)
+        page.update(
+            can_assign=permissions.can_assign(user, job),
+            can_set_promise=permissions.can_set_promise(user, job),
+            show_contact=permissions.can_see_customer_contact(user),
+            message_form=message_form or MessageForm(job=job),
+        )
+        if page["can_assign"]:
+            page["assign_form"] = AssignForm(job=job)
+        if page["can_set_promise"]:
+            page["promise_form"] = PromiseForm(initial={"promised_at": job.promised_at})
     response = _polled(request, etag, "repairs/job_detail.html", build, page)
     if status != 200 and response.status_code == 200:
         response.status_code = status
     return response
+
+
+def _move(job: RepairJob, to: str) -> dict:
+    kind = move_kind(job.status, to)
+    button, icon = MOVE_STYLES[kind]
+    return {"to": to, "label": Status(to).label, "kind": kind, "button": button, "icon": icon}
 
 
 def _thread_context(request: HttpRequest, job: RepairJob) -> dict:
@@ -260,6 +230,10 @@ def job_status(request: HttpRequest, pk: int) -> HttpResponse:
     to = form.cleaned_data["to"]
     if not permissions.can_change_status(request.user, job, to):
         raise PermissionDenied(_("You may not move this job to that status."))
+    if move_kind(job.status, to) != Move.FORWARD and not form.cleaned_data["confirmed"]:
+        # A move back or aside is confirmed on its own page: a stale page or a
+        # stray tap never sends a finished car back into work.
+        return render(request, "repairs/confirm_move.html", {"job": job, "move": _move(job, to), "form": form})
     try:
         services.change_status(
             job, to=to, by=request.user, note=form.cleaned_data["note"], expected_version=form.cleaned_data["version"]
@@ -334,7 +308,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
     form = JobCreateForm(request.POST or None, user=request.user, initial={"customer": request.GET.get("customer")})
     if request.method == "POST" and form.is_valid():
         try:
-            job = services.intake(by=request.user, data=form.cleaned_data)
+            job = services.intake(by=request.user, **form.cleaned_data)
         except services.JobError as error:
             form.add_error(None, str(error))
         else:

@@ -41,6 +41,13 @@ class Command(BaseCommand):
             self.stdout.write(f"  {email}")
 
     def app_demos(self) -> list:
-        from repairs import demo as repairs_demo
+        """Each portal app's demo.py, in dependency order (repairs ← feedback ← goals)."""
+        import importlib
 
-        return [repairs_demo]
+        modules = []
+        for app in ("repairs", "feedback", "goals"):
+            try:
+                modules.append(importlib.import_module(f"{app}.demo"))
+            except ModuleNotFoundError:
+                continue  # the app has no demo data yet
+        return modules
