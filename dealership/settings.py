@@ -57,6 +57,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Refuses an oversized body (413) or a NUL in any input (400) with a page
+    # instead of a 500. Before SessionMiddleware, which must not see a cookie
+    # with a NUL, and so before CsrfViewMiddleware, the first to read the body.
+    "dealership.middleware_input.RequestInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -174,6 +178,16 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Tokyo")
 USE_I18N = True
 USE_TZ = True
+
+# Request size. A message carries at most four 10 MB photos and a few form
+# fields: a body larger than MAX_REQUEST_BYTES is refused (413) from its
+# Content-Length before any of it is read or written to disk; the compose
+# reverse proxy enforces the same cap. Form fields other than files may take
+# 2 MB in memory; uploads larger than 2.5 MB are streamed to a temporary file.
+MAX_REQUEST_BYTES = env.int("MAX_UPLOAD_MB", default=45) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
