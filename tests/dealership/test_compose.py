@@ -235,3 +235,79 @@ def test_every_env_var_settings_reads_is_documented_in_env_example():
     assert {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"} <= read
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), flags=re.MULTILINE))
     assert read <= documented, f"missing from .env.example: {sorted(read - documented)}"
+
+
+# --- The reverse proxy (deploy/nginx.conf) ------------------------------------
+
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+
+
+def proxy() -> dict:
+    (service,) = [service for service in services().values() if str(service.get("image", "")).startswith("nginx")]
+    return service
+
+
+def compose_default(value: str) -> str:
+    """The default of a `${NAME:-default}` compose value, or the value itself."""
+    match = re.fullmatch(r"\$\{\w+:-([^}]*)\}", value)
+    return match.group(1) if match else value
+
+
+def mounted(service: dict, target: str) -> str:
+    """The host path or volume a service mounts at `target`."""
+    for volume in service.get("volumes", []):
+        source, _, rest = volume.partition(":")
+        if rest.split(":")[0] == target:
+            return source
+    raise AssertionError(f"nothing is mounted at {target}")
+
+
+def test_a_proxy_in_front_of_web_is_the_only_published_entrance_to_the_portal():
+    service = proxy()
+    assert service["depends_on"]["web"]["condition"] == "service_healthy"
+    assert "127.0.0.1:8000:80" in service["ports"]
+    assert "ports" not in services()["web"], "web replicas stay behind the proxy (and can be scaled)"
+    assert healthcheck_argv(service)
+
+
+def test_the_proxy_config_file_exists_and_proxies_to_web_with_the_clients_address():
+    template = mounted(proxy(), "/etc/nginx/templates/default.conf.template")
+    assert (ROOT / template).resolve() == NGINX_CONF
+    conf = NGINX_CONF.read_text()
+    assert re.search(r"server\s+web:8000;", conf)
+    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for;", conf)
+    assert re.search(r"proxy_set_header\s+X-Forwarded-Proto\s+\$scheme;", conf)
+    # One proxy in front: the portal must read the client address through it.
+    for name, service in app_services().items():
+        assert environment(service)["TRUSTED_PROXY_COUNT"] == "1", name
+
+
+def test_the_proxy_caps_the_request_size_at_the_same_limit_as_django():
+    from django.conf import settings
+
+    conf = NGINX_CONF.read_text()
+    assert re.search(r"client_max_body_size\s+\$\{MAX_UPLOAD_MB\}m;", conf)
+    proxy_env = environment(proxy())
+    assert proxy_env["NGINX_ENVSUBST_FILTER"].strip("$^") == "MAX_UPLOAD_MB"
+    web_env = environment(services()["web"])
+    assert proxy_env["MAX_UPLOAD_MB"] == web_env["MAX_UPLOAD_MB"]
+    # The compose default matches Django's own default cap.
+    assert int(compose_default(proxy_env["MAX_UPLOAD_MB"])) * 1024 * 1024 == settings.MAX_REQUEST_BYTES
+    page = mounted(proxy(), "/usr/share/nginx/html/413.html")
+    assert (ROOT / page).is_file()
+    assert "error_page 413 /413.html;" in conf
+
+
+def test_the_proxy_serves_static_files_that_collectstatic_put_in_the_shared_volume():
+    conf = NGINX_CONF.read_text()
+    alias = re.search(r"location /static/\s*\{[^}]*alias\s+(\S+);", conf).group(1)
+    volume = mounted(proxy(), alias.rstrip("/"))
+    assert volume in compose()["volumes"]
+    collectors = [
+        service for service in app_services().values() if argv(service.get("command", []))[2:3] == ["collectstatic"]
+    ]
+    assert collectors, "no service refreshes the static volume"
+    for service in collectors:
+        static_root = environment(service).get("STATIC_ROOT", "/app/staticfiles")
+        assert mounted(service, static_root) == volume
+    assert proxy()["depends_on"]["collectstatic"]["condition"] == "service_completed_successfully"
