@@ -1,12 +1,25 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from . import services
+from .forms import clean_login_email
 from .models import Invitation, User
+
+
+class AdminUserChangeForm(UserChangeForm):
+    """The admin, too, refuses an address someone else signs in with (in any case)."""
+
+    def clean_email(self) -> str:
+        return clean_login_email(self.cleaned_data["email"], user=self.instance)
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = AdminUserChangeForm
     ordering = ["display_name"]
     list_display = ["display_name", "email", "role", "department", "branch", "is_active"]
     list_filter = ["role", "department", "branch", "is_active", "is_staff"]
@@ -27,6 +40,13 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     ]
+
+    def save_model(self, request, obj: User, form: forms.ModelForm, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and "email" in form.changed_data:
+                # allauth's address rows follow the user row, as on the Team page.
+                services.set_login_email(user=obj, email=obj.email)
 
 
 @admin.register(Invitation)

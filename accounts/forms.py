@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from dealership.models import Branch, Notification
 
 from .models import ROLE_DEPARTMENTS, Role, User
+from .services import login_email_taken
 
 
 class StaffFieldsMixin:
@@ -33,16 +34,22 @@ class InviteStaffForm(StaffFieldsMixin, forms.ModelForm):
         self.fields["branch"].initial = manager.branch_id
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("A staff member with this e-mail address already exists."))
-        return email
+        return clean_login_email(self.cleaned_data["email"], user=None)
+
+
+def clean_login_email(email: str, *, user: User | None) -> str:
+    """Lower-case it and refuse an address someone else signs in with (any case, any allauth row)."""
+    email = email.strip().lower()
+    if login_email_taken(email, exclude=user):
+        raise forms.ValidationError(_("A staff member with this e-mail address already exists."))
+    return email
 
 
 class ChangeStaffForm(StaffFieldsMixin, forms.ModelForm):
     class Meta:
         model = User
-        fields = ["department", "role", "branch", "all_branches"]
+        fields = ["email", "department", "role", "branch", "all_branches"]
+        help_texts = {"email": _("The address they sign in with and receive the portal's e-mails at.")}
 
     def __init__(self, *args, manager: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -51,6 +58,9 @@ class ChangeStaffForm(StaffFieldsMixin, forms.ModelForm):
             self.fields["branch"].queryset = Branch.objects.filter(pk=manager.branch_id)
             del self.fields["all_branches"]
         self.manager = manager
+
+    def clean_email(self) -> str:
+        return clean_login_email(self.cleaned_data["email"], user=self.instance)
 
     def clean_role(self) -> str:
         role = self.cleaned_data["role"]

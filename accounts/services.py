@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import smtplib
 
-from django.db import transaction
+from allauth.account.models import EmailAddress
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +15,13 @@ from django.utils.translation import gettext as _
 from dealership.emails import send_templated_email
 
 from .models import Invitation, Role, User
+from .permissions import (
+    awaiting_first_sign_in,
+    branch_within_scope,
+    can_grant_all_branches,
+    can_manage_member,
+    can_manage_staff,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +34,49 @@ class InvitationError(Exception):
         self.reason = reason
 
 
+class EmailTaken(ValueError):
+    """Another account already signs in with this address (the message says so)."""
+
+
+class InvitationRefused(ValueError):
+    """The account is already in use: a set-password link would open it to whoever reads the mail."""
+
+
+def login_email_taken(email: str, *, exclude: User | None = None) -> bool:
+    """Case-insensitive, over the user rows and allauth's addresses (both are login names)."""
+    users = User.objects.filter(email__iexact=email)
+    addresses = EmailAddress.objects.filter(email__iexact=email)
+    if exclude is not None:
+        users = users.exclude(pk=exclude.pk)
+        addresses = addresses.exclude(user=exclude)
+    return users.exists() or addresses.exists()
+
+
+def set_login_email(*, user: User, email: str) -> None:
+    """Make `email` the user's one login address, in the user row and in allauth's rows.
+
+    allauth signs people in by any address it holds for them, so the account
+    keeps exactly one: primary and verified (the manager vouches for it). Runs
+    inside the caller's transaction; a concurrent taker of the same address
+    hits the unique constraints and becomes EmailTaken, never a 500. Callers
+    check who may do it (change_staff; the admin is for superusers).
+    """
+    if login_email_taken(email, exclude=user):
+        raise EmailTaken(_("Another staff member already signs in with %(email)s.") % {"email": email})
+    try:
+        with transaction.atomic():
+            user.email = email
+            user.save(update_fields=["email"])
+            EmailAddress.objects.filter(user=user).exclude(email__iexact=email).delete()
+            updated = EmailAddress.objects.filter(user=user, email__iexact=email).update(
+                email=email, primary=True, verified=True
+            )
+            if not updated:
+                EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+    except IntegrityError as error:
+        raise EmailTaken(_("Another staff member already signs in with %(email)s.") % {"email": email}) from error
+
+
 def invite_staff(
     *, by: User, email: str, display_name: str, department: str, role: str, branch, language: str
 ) -> tuple[User, bool]:
@@ -33,9 +85,14 @@ def invite_staff(
     Returns the user and whether the e-mail went out; a failed send keeps the
     account and the manager can resend from the Team page.
     """
+    if not can_manage_staff(by) or not branch_within_scope(by, getattr(branch, "pk", None)):
+        raise PermissionDenied(_("You can invite staff only into your own branch."))
+    email = email.lower()
     with transaction.atomic():
+        if login_email_taken(email):
+            raise EmailTaken(_("Another staff member already signs in with %(email)s.") % {"email": email})
         user = User(
-            email=email.lower(),
+            email=email,
             display_name=display_name,
             department=department,
             role=role,
@@ -44,11 +101,24 @@ def invite_staff(
         )
         user.set_unusable_password()
         user.save()
+        set_login_email(user=user, email=email)
     return user, send_invitation(user=user, by=by)
 
 
 def send_invitation(*, user: User, by: User | None) -> bool:
-    """Issue a fresh link (older ones stop working) and e-mail it in the user's language."""
+    """Issue a fresh link (older ones stop working) and e-mail it in the user's language.
+
+    Only for accounts that were never used (`by` None is the system itself).
+    Raises InvitationRefused otherwise: that person resets their password
+    from the sign-in page instead.
+    """
+    if by is not None and not can_manage_member(by, user):
+        raise PermissionDenied(_("This staff member is outside your scope."))
+    if not awaiting_first_sign_in(user):
+        raise InvitationRefused(
+            _("%(name)s already uses their account; no invitation was sent. They can reset their password.")
+            % {"name": user.display_name}
+        )
     with transaction.atomic():
         Invitation.objects.filter(user=user, accepted_at__isnull=True).update(expires_at=timezone.now())
         invitation, token = Invitation.issue(user=user, invited_by=by)
@@ -96,10 +166,31 @@ def accept_invitation(*, token: str, password: str) -> User:
     return user
 
 
-def change_staff(*, member: User, by: User, role: str, department: str, branch, all_branches: bool) -> list[str]:
-    """Save the changed fields only; returns their names (empty when nothing changed)."""
+def change_staff(
+    *,
+    member: User,
+    by: User,
+    role: str,
+    department: str,
+    branch,
+    all_branches: bool,
+    email: str | None = None,
+) -> list[str]:
+    """Save the changed fields only; returns their names (empty when nothing changed).
+
+    `email` None keeps the login address. Refuses (PermissionDenied) anyone
+    outside `by`'s scope, a move to a branch `by` does not run and granting
+    all-branch scope by someone who lacks it; EmailTaken when the address
+    belongs to someone else. Nothing is saved when anything is refused.
+    """
+    if not can_manage_member(by, member):
+        raise PermissionDenied(_("This staff member is outside your scope."))
     if member.pk == by.pk and role != Role.MANAGER:
         raise ValueError(_("You cannot give up your own manager role; ask another manager."))
+    if all_branches and not member.all_branches and not can_grant_all_branches(by):
+        raise PermissionDenied(_("Only a manager who sees every branch can give that scope."))
+    if getattr(branch, "pk", None) != member.branch_id and not branch_within_scope(by, getattr(branch, "pk", None)):
+        raise PermissionDenied(_("You can move staff only within your own branch."))
     changed = [
         name
         for name, value in (
@@ -110,15 +201,30 @@ def change_staff(*, member: User, by: User, role: str, department: str, branch, 
         )
         if getattr(member, name) != value
     ]
-    if not changed:
+    email = email.strip().lower() if email else None
+    if email == member.email:
+        email = None
+    if not changed and email is None:
         return []
-    member.role, member.department, member.branch, member.all_branches = role, department, branch, all_branches
-    member.save(update_fields=changed)
+    with transaction.atomic():
+        if changed:
+            member.role, member.department, member.branch, member.all_branches = (
+                role,
+                department,
+                branch,
+                all_branches,
+            )
+            member.save(update_fields=changed)
+        if email is not None:
+            set_login_email(user=member, email=email)
+            changed.append("email")
     return changed
 
 
 def set_staff_active(*, member: User, by: User, active: bool) -> None:
     """Deactivate (or reactivate) an account. Accounts are never deleted: history stays."""
+    if not can_manage_member(by, member):
+        raise PermissionDenied(_("This staff member is outside your scope."))
     if member.pk == by.pk and not active:
         raise ValueError(_("You cannot deactivate your own account."))
     if member.is_active == active:

@@ -18,7 +18,7 @@ from dealership.models import Notification
 from . import services
 from .forms import ChangeStaffForm, InviteStaffForm, PreferencesForm, SetPasswordForm
 from .models import User
-from .permissions import can_manage_staff, staff_visible_to
+from .permissions import can_manage_member, can_manage_staff, can_resend_invitation, staff_visible_to
 from .signals import CHOSEN_LANGUAGE_SESSION_KEY
 
 PAGE_SIZE = 25
@@ -30,8 +30,12 @@ def _require_manager(request: HttpRequest) -> None:
 
 
 def _get_member_for_manager(request: HttpRequest, pk: int) -> User:
+    """404 for someone the manager cannot see, 403 for someone visible but of wider scope."""
     _require_manager(request)
-    return get_object_or_404(staff_visible_to(request.user), pk=pk)
+    member = get_object_or_404(staff_visible_to(request.user), pk=pk)
+    if not can_manage_member(request.user, member):
+        raise PermissionDenied(_("This staff member is outside your scope."))
+    return member
 
 
 @login_required
@@ -42,8 +46,19 @@ def team(request: HttpRequest) -> HttpResponse:
     if query:
         members = members.filter(Q(display_name__icontains=query) | Q(email__icontains=query))
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    # What each row may offer is decided here, from the one permission module.
+    rows = [
+        {
+            "member": member,
+            "can_manage": can_manage_member(request.user, member),
+            "can_resend": can_resend_invitation(request.user, member),
+        }
+        for member in page
+    ]
     query_string = urlencode({"q": query}) if query else ""
-    return render(request, "accounts/team.html", {"page": page, "query": query, "query_string": query_string})
+    return render(
+        request, "accounts/team.html", {"page": page, "rows": rows, "query": query, "query_string": query_string}
+    )
 
 
 @login_required
@@ -51,7 +66,11 @@ def invite(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     form = InviteStaffForm(request.POST or None, manager=request.user)
     if request.method == "POST" and form.is_valid():
-        member, sent = services.invite_staff(by=request.user, **form.cleaned_data)
+        try:
+            member, sent = services.invite_staff(by=request.user, **form.cleaned_data)
+        except services.EmailTaken as error:
+            form.add_error("email", str(error))
+            return render(request, "accounts/invite.html", {"form": form})
         if sent:
             messages.success(request, _("Invitation sent to %(email)s.") % {"email": member.email})
         else:
@@ -69,17 +88,25 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ChangeStaffForm(request.POST or None, instance=member, manager=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # The valid form has written its values onto `member`; the service
+        # compares against the stored row.
         member.refresh_from_db()
-        services.change_staff(
-            member=member,
-            by=request.user,
-            role=data["role"],
-            department=data["department"],
-            branch=data["branch"],
-            all_branches=data.get("all_branches", member.all_branches),
-        )
-        messages.success(request, _("Saved changes to %(name)s.") % {"name": member.display_name})
-        return redirect("accounts:team")
+        try:
+            services.change_staff(
+                member=member,
+                by=request.user,
+                role=data["role"],
+                department=data["department"],
+                branch=data["branch"],
+                all_branches=data.get("all_branches", member.all_branches),
+                email=data["email"],
+            )
+        except services.EmailTaken as error:
+            member.refresh_from_db()
+            form.add_error("email", str(error))
+        else:
+            messages.success(request, _("Saved changes to %(name)s.") % {"name": member.display_name})
+            return redirect("accounts:team")
     return render(request, "accounts/staff_edit.html", {"form": form, "member": member})
 
 
@@ -106,11 +133,26 @@ def staff_set_active(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def resend_invitation(request: HttpRequest, pk: int) -> HttpResponse:
     member = _get_member_for_manager(request, pk)
-    if services.send_invitation(user=member, by=request.user):
+    try:
+        sent = services.send_invitation(user=member, by=request.user)
+    except services.InvitationRefused as error:
+        messages.error(request, str(error))
+        return redirect("accounts:team")
+    if sent:
         messages.success(request, _("Invitation sent to %(email)s.") % {"email": member.email})
     else:
         messages.error(request, _("The e-mail could not be sent. Please try again later."))
     return redirect("accounts:team")
+
+
+@login_required
+def login_email_managed_by_manager(request: HttpRequest) -> HttpResponse:
+    """Stands in for allauth's e-mail page: nothing is changed here, whatever is posted."""
+    messages.info(
+        request,
+        _("Your sign-in e-mail address is managed by your manager on the Team page. Ask them to change it."),
+    )
+    return redirect("accounts:preferences")
 
 
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:

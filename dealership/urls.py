@@ -11,6 +11,7 @@ urlpatterns = [
     path("notifications/read-all/", views.notifications_mark_all_read, name="notifications_mark_all_read"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("notifications/<int:pk>/read/", views.notification_mark_read, name="notification_mark_read"),
+    path("accounts/", include("accounts.allauth_urls")),  # before allauth's: switches its e-mail page off
     path("accounts/", include("allauth.urls")),
     path("staff/", include("accounts.urls")),
     path("jobs/", include("repairs.urls")),

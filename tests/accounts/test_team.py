@@ -150,7 +150,7 @@ def test_manager_changes_role_and_branch(client_for, manager, sales_rep, branch,
     manager.save()
     response = client_for(manager).post(
         reverse("accounts:staff_edit", args=[sales_rep.pk]),
-        {"department": "service", "role": "service_advisor", "branch": other_branch.pk},
+        {"email": sales_rep.email, "department": "service", "role": "service_advisor", "branch": other_branch.pk},
     )
     assert response.status_code == 302
     sales_rep.refresh_from_db()
@@ -188,7 +188,7 @@ def test_resending_an_invitation_invalidates_the_old_link(client, client_for, ma
 def test_a_manager_cannot_demote_themselves(client_for, manager, branch):
     response = client_for(manager).post(
         reverse("accounts:staff_edit", args=[manager.pk]),
-        {"department": "sales", "role": "sales_rep", "branch": branch.pk},
+        {"email": manager.email, "department": "sales", "role": "sales_rep", "branch": branch.pk},
     )
     assert response.status_code == 200
     assert response.context["form"].errors["role"]
