@@ -1,7 +1,25 @@
-from django.urls import path  # noqa: F401 - filled as the app's screens land
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "goals"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("events/", views.event_list, name="event_list"),
+    path("events/month/", views.event_month, name="event_month"),
+    path("events/new/", views.event_create, name="event_create"),
+    path("events/<int:pk>/", views.event_detail, name="event_detail"),
+    path("events/<int:pk>/edit/", views.event_edit, name="event_edit"),
+    path("events/<int:pk>/cancel/", views.event_cancel, name="event_cancel"),
+    path("events/<int:pk>/rsvp/", views.event_rsvp, name="event_rsvp"),
+    path("events/<int:pk>/attendance/", views.event_attendance, name="event_attendance"),
+    path("events/<int:pk>/action-items/", views.action_item_add, name="action_item_add"),
+    path("events/<int:pk>/event.ics", views.event_ics, name="event_ics"),
+    path("events/<int:pk>/materials/<int:material_id>/", views.material_file, name="material_file"),
+    path("action-items/<int:pk>/done/", views.action_item_done, name="action_item_done"),
+    path("calendar/", views.calendar_page, name="calendar"),
+    path("calendar/reset/", views.calendar_reset, name="calendar_reset"),
+    path("calendar/<int:user_id>/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
+    path("organisers/", views.organisers, name="organisers"),
+    path("organisers/<int:user_id>/remove/", views.organiser_remove, name="organiser_remove"),
+]
