@@ -131,7 +131,7 @@ def _event_page(
         "materials": list(event.materials.all()),
         "action_items": [(item, permissions.can_complete_action_item(user, item)) for item in items],
     }
-    if context["can_take_attendance"]:
+    if attendance_form is not None or context["can_take_attendance"]:
         context["attendance_form"] = attendance_form or AttendanceForm(
             event=event,
             initial={
