@@ -68,6 +68,10 @@ def portable(value: Any) -> Any:
         return str(value)
     if isinstance(value, int | float | str) or value is None:
         return value
+    if isinstance(value, dict):
+        return {str(key): portable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable(item) for item in value]
     return str(value)
 
 

@@ -152,10 +152,6 @@ class RepairJobAdmin(admin.ModelAdmin):
         except (services.JobError, PermissionDenied) as error:
             self.message_user(request, f"{job.number}: {error}", messages.ERROR)
 
-    def save_related(self, request, form, formsets, change) -> None:
-        # The inline timeline is read-only; nothing related is saved here.
-        return
-
 
 @admin.register(JobEvent)
 class JobEventAdmin(ReadOnlyAdmin):

@@ -417,6 +417,15 @@ EVENT_SUMMARIES = {
     JobEvent.Kind.CLAIMED: _("Took the job"),
     JobEvent.Kind.RELEASED: _("{technician} was released from the job: {reason}"),
     JobEvent.Kind.PROMISE: _("Promised time {old} → {new}"),
+    JobEvent.Kind.APPROVAL_REQUESTED: _("Asked for the customer's approval: {work} (¥{estimate})"),
+    JobEvent.Kind.APPROVAL_DECIDED: _("Customer's decision on {work}: {decision} ({contact}, after {waited})"),
+    JobEvent.Kind.LEAD_FLAGGED: _("Flagged a sales lead: {reason}"),
+    JobEvent.Kind.LEAD_UPDATED: _("Sales lead ({reason}) is now {status}"),
+    JobEvent.Kind.LINK_CREATED: _("Created a status link for the customer"),
+    JobEvent.Kind.LINK_REVOKED: _("Revoked the customer's status link"),
+    JobEvent.Kind.SURVEY_SENT: _("Survey e-mailed to the customer"),
+    JobEvent.Kind.SURVEY_ANSWERED: _("Customer answered the survey: overall {overall}/5, recommend {nps}/10"),
+    JobEvent.Kind.VOICE: _("Customer voice “{title}” ({category}): {action}"),
 }
 
 
@@ -490,3 +499,257 @@ class JobReadMarker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.job_id} at {self.read_at}"
+
+
+# --- Cross-department loops: approvals, leads, the customer's status link ---
+
+# Estimates are whole yen, tax included; anything above this is a typo, not a repair.
+MAX_ESTIMATE_YEN = 10_000_000
+
+
+class ApprovalRequest(models.Model):
+    """Extra work the workshop found, waiting for the customer's yes or no.
+
+    Raised by the workshop (`services.request_approval`), decided by the
+    sales owner after calling the customer (`services.record_approval_decision`).
+    "Could not reach" keeps the request open: someone tries again later.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Waiting for the customer")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        UNREACHABLE = "unreachable", _("Could not reach the customer")
+
+    class ContactMethod(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        IN_PERSON = "in_person", _("In person")
+        EMAIL = "email", _("E-mail")
+        LINE = "line", _("LINE")
+        SMS = "sms", _("SMS")
+        OTHER = "other", _("Other")
+
+    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="approvals", verbose_name=_("job"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    work = models.CharField(_("extra work"), max_length=200)
+    reason = models.TextField(_("why it is needed"), max_length=2000, blank=True)
+    estimate_yen = models.PositiveIntegerField(_("estimate (yen, tax included)"))
+    # The photos live on the job's thread (one message), so they are shown,
+    # stored and permission-checked like every other thread photo.
+    message = models.ForeignKey(
+        JobMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("photos")
+    )
+    status = models.CharField(_("decision"), max_length=20, choices=Decision.choices, default=Decision.PENDING)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # Request → decision, kept as a number: the cross-department KPI.
+    response_seconds = models.PositiveIntegerField(_("time to decision (seconds)"), null=True, blank=True)
+    contact_method = models.CharField(_("how the customer was contacted"), max_length=20, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("unsuccessful calls"), default=0)
+    last_attempt_at = models.DateTimeField(_("last unsuccessful call"), null=True, blank=True)
+    # Set once by the reminder task (conditional UPDATE): one reminder per request.
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("customer approval request")
+        verbose_name_plural = _("customer approval requests")
+        indexes = [
+            models.Index(fields=["status", "requested_at"], name="approval_open_idx"),
+            models.Index(fields=["job", "-requested_at"], name="approval_job_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(estimate_yen__gte=1, estimate_yen__lte=MAX_ESTIMATE_YEN),
+                name="approval_estimate_in_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.work} (¥{self.estimate_yen:,})"
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('repairs:job_detail', args=[self.job_id])}#approval-{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_APPROVAL_STATUSES
+
+    @property
+    def status_colour(self) -> str:
+        return APPROVAL_COLOURS[self.status]
+
+    @property
+    def waiting_minutes(self) -> int:
+        end = self.decided_at or timezone.now()
+        return max(0, int((end - self.requested_at).total_seconds() // 60))
+
+    @property
+    def response_display(self) -> str:
+        """Request → decision as "1 h 05 min" (or so far, while still open)."""
+        minutes = self.response_seconds // 60 if self.response_seconds is not None else self.waiting_minutes
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+OPEN_APPROVAL_STATUSES = frozenset({ApprovalRequest.Decision.PENDING, ApprovalRequest.Decision.UNREACHABLE})
+APPROVAL_COLOURS: dict[str, str] = {
+    ApprovalRequest.Decision.PENDING: "warning",
+    ApprovalRequest.Decision.APPROVED: "success",
+    ApprovalRequest.Decision.DECLINED: "secondary",
+    ApprovalRequest.Decision.UNREACHABLE: "danger",
+}
+
+
+class SalesLead(models.Model):
+    """A sales opportunity the workshop spotted on a job (service → sales)."""
+
+    class Reason(models.TextChoices):
+        COSTLY_REPAIR_OLD_CAR = "costly_repair", _("Costly repair on an older car")
+        NEW_MODELS = "new_models", _("Customer asked about new models")
+        INSPECTION_DUE = "inspection_due", _("Shaken / inspection due soon")
+        WEAR_PARTS = "wear_parts", _("Tyres or battery near the end of life")
+        OTHER = "other", _("Other")
+
+    class State(models.TextChoices):
+        NEW = "new", pgettext_lazy("sales lead", "New")
+        CONTACTED = "contacted", pgettext_lazy("sales lead", "Contacted")
+        CONVERTED = "converted", pgettext_lazy("sales lead", "Converted")
+        DISMISSED = "dismissed", pgettext_lazy("sales lead", "Dismissed")
+
+    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="leads", verbose_name=_("job"))
+    # Denormalised from the job: the Leads page filters a branch without a join.
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+", verbose_name=_("branch"))
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="leads", verbose_name=_("customer"))
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("flagged by")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sales_leads",
+        verbose_name=_("sales owner"),
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=State.choices, default=State.NEW)
+    outcome_note = models.CharField(_("outcome"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("flagged at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("sales lead")
+        verbose_name_plural = _("sales leads")
+        indexes = [
+            models.Index(fields=["branch", "status", "-created_at"], name="lead_branch_idx"),
+            models.Index(fields=["owner", "status"], name="lead_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.get_reason_display()}"
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('repairs:leads')}#lead-{self.pk}"
+
+    @property
+    def status_colour(self) -> str:
+        return LEAD_COLOURS[self.status]
+
+
+LEAD_COLOURS: dict[str, str] = {
+    SalesLead.State.NEW: "primary",
+    SalesLead.State.CONTACTED: "info",
+    SalesLead.State.CONVERTED: "success",
+    SalesLead.State.DISMISSED: "secondary",
+}
+
+
+def new_link_id() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+class CustomerStatusLink(models.Model):
+    """A signed, expiring, revocable page the customer opens without logging in.
+
+    The URL carries `<job id>.<public id>:<signature>`; the public id is
+    random (not guessable from the job) and the signature makes any edited
+    token fail before the database is asked.
+    """
+
+    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="status_links", verbose_name=_("job"))
+    public_id = models.CharField(_("public id"), max_length=32, unique=True, default=new_link_id, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Null while the car is not delivered: the link lives until
+    # STATUS_LINK_DAYS_AFTER_DELIVERY days after delivery (see `expires`).
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer status link")
+        verbose_name_plural = _("customer status links")
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.public_id[:6]}…"
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('repairs:job_detail', args=[self.job_id])}#status-link"
+
+    @property
+    def token(self) -> str:
+        from django.core.signing import Signer
+
+        return Signer(salt=STATUS_LINK_SALT).sign(f"{self.job_id}.{self.public_id}")
+
+    @property
+    def public_url(self) -> str:
+        return reverse("repairs:status_page", args=[self.token])
+
+    def expiry(self, job: RepairJob | None = None) -> datetime | None:
+        """When the link stops working: its own date, or N days after delivery."""
+        from datetime import timedelta
+
+        job = job or self.job
+        after_delivery = (
+            job.delivered_at + timedelta(days=settings.STATUS_LINK_DAYS_AFTER_DELIVERY) if job.delivered_at else None
+        )
+        candidates = [moment for moment in (self.expires_at, after_delivery) if moment is not None]
+        return min(candidates) if candidates else None
+
+    def is_live(self, job: RepairJob | None = None, *, now: datetime | None = None) -> bool:
+        expiry = self.expiry(job)
+        return self.revoked_at is None and (expiry is None or expiry > (now or timezone.now()))
+
+
+STATUS_LINK_SALT = "repairs.customer-status-link"

@@ -34,11 +34,34 @@ def home_panels(user: User) -> list[dict]:
         unassigned=Count("id", filter=Q(technician__isnull=True)),
     )
     return [
+        *approval_panels(user),
         {
             "title": title,
             "icon": "car-front",
             "template": "repairs/partials/home_panel.html",
             "link": link,
             "stats": stats,
+        },
+    ]
+
+
+def approval_panels(user: User) -> list[dict]:
+    """ "Approvals waiting for me", first on the home page of whoever records decisions.
+
+    Its list polls the approvals screen (compact), so a new request appears
+    without a reload. One query for the list, one for the ETag's marker.
+    """
+    from .selectors import approvals_page, board_etag
+
+    if not permissions.waits_for_approvals(user):
+        return []
+    return [
+        {
+            "title": _("Approvals waiting for me"),
+            "icon": "patch-question",
+            "template": "repairs/partials/approvals_panel.html",
+            "link": reverse("repairs:approvals"),
+            "approvals": approvals_page(user),
+            "etag": board_etag(user, "approvals", "compact").strip('"'),
         }
     ]

@@ -98,9 +98,96 @@ def navigation_items(user: User) -> list[dict[str, Any]]:
         items.append(
             {"url": reverse("repairs:job_create"), "label": _("New job"), "icon": "plus-circle", "name": "job_create"}
         )
+    items.extend(loops_navigation_items(user))
     return items
 
 
 def can_post_message(user: User, job) -> bool:
     """Everyone who sees the job may talk on its thread (DESIGN.md matrix)."""
     return can_see_job(user, job)
+
+
+# --- Cross-department loops: approvals, leads, the customer's status link ---
+
+LINK_MAKERS = frozenset({Role.SALES_REP, Role.SERVICE_ADVISOR, Role.MANAGER})
+LEAD_FLAGGERS = frozenset({Role.TECHNICIAN, Role.SERVICE_ADVISOR})
+
+
+def can_request_approval(user: User, job) -> bool:
+    """The workshop asks: a technician on their own or an unassigned job, advisors, managers."""
+    if not can_see_job(user, job) or job.is_finished:
+        return False
+    if user.role in WORKSHOP_LEADS:
+        return True
+    return user.role == Role.TECHNICIAN and job.technician_id in (None, user.pk)
+
+
+def can_decide_approval(user: User, job) -> bool:
+    """Sales records the customer's answer: the job's sales owner, an advisor or a manager."""
+    if not can_see_job(user, job):
+        return False
+    return user.role in WORKSHOP_LEADS or (user.role == Role.SALES_REP and job.sales_owner_id == user.pk)
+
+
+def can_see_approval(user: User, approval) -> bool:
+    return can_see_job(user, approval.job)
+
+
+def can_flag_lead(user: User, job) -> bool:
+    return can_see_job(user, job) and user.role in LEAD_FLAGGERS and not job.is_finished
+
+
+def can_see_lead(user: User, lead) -> bool:
+    """Everyone of the branch: the workshop sees what became of its tips."""
+    return user.is_authenticated and (user.sees_all_branches or lead.branch_id == user.branch_id)
+
+
+def can_update_lead(user: User, lead) -> bool:
+    return can_see_lead(user, lead) and (user.role == Role.MANAGER or lead.owner_id == user.pk)
+
+
+def can_manage_status_link(user: User, job) -> bool:
+    return can_see_job(user, job) and user.role in LINK_MAKERS
+
+
+def waits_for_approvals(user: User) -> bool:
+    """Who has an "approvals waiting for me" list: the people who record decisions."""
+    return user.is_authenticated and user.role in (Role.SALES_REP, Role.SERVICE_ADVISOR, Role.MANAGER)
+
+
+def asks_for_internal_work(user: User) -> bool:
+    """Sales reps follow the PDI / accessory / trade-in requests they raised ("My requests")."""
+    return user.is_authenticated and user.role in (Role.SALES_REP, Role.MANAGER)
+
+
+def loops_navigation_items(user: User) -> list[dict[str, Any]]:
+    """Approvals (with the number waiting), My requests and Leads."""
+    from django.utils.text import format_lazy
+
+    from .selectors import approvals_waiting_for
+
+    items = []
+    if waits_for_approvals(user):
+        waiting = approvals_waiting_for(user).count()
+        label = _("Approvals")
+        items.append(
+            {
+                "url": reverse("repairs:approvals"),
+                "label": format_lazy("{} ({})", label, waiting) if waiting else label,
+                "icon": "patch-question",
+                "name": "approvals",
+                "count": waiting,
+            }
+        )
+    if asks_for_internal_work(user):
+        items.append(
+            {
+                "url": reverse("repairs:my_requests"),
+                "label": _("My requests"),
+                "icon": "box-seam",
+                "name": "my_requests",
+            }
+        )
+    if user.is_authenticated:
+        items.append({"url": reverse("repairs:leads"), "label": _("Leads"), "icon": "lightbulb", "name": "leads"})
+    return items

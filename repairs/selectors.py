@@ -144,10 +144,11 @@ def technician_queue(user: User) -> tuple[list[RepairJob], list[RepairJob], int]
         "priority", F("promised_at").asc(nulls_last=True), "id"
     )
     mine = list(with_unread(active.filter(technician=user), user))
-    pool = active.filter(technician__isnull=True)
+    # The window count rides on the same query: the badge tells the true
+    # number even though only the first UNASSIGNED_SHOWN cards are listed.
+    pool = active.filter(technician__isnull=True).annotate(pool_size=Window(Count("id")))
     unassigned = list(pool[:UNASSIGNED_SHOWN])
-    count = len(unassigned) if len(unassigned) < UNASSIGNED_SHOWN else pool.count()
-    return mine, unassigned, count
+    return mine, unassigned, unassigned[0].pool_size if unassigned else 0
 
 
 def job_timeline(job: RepairJob) -> QuerySet[JobEvent]:
@@ -271,3 +272,91 @@ def thread_etag(job_pk: int, last_message_at: datetime | None) -> str:
     stamp = last_message_at.timestamp() if last_message_at else 0
     raw = f"thread|{job_pk}|{stamp}|{translation.get_language()}"
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+
+
+# --- Cross-department loops: approvals, leads, the customer's status link ---
+
+
+def approvals_waiting_for(user: User) -> QuerySet:
+    """Open approval requests this user is the one to decide.
+
+    Sales reps: their own customers' cars. Advisors: cars whose customer has
+    no sales owner, and the jobs they advise. Managers: the whole branch.
+    """
+    from .models import OPEN_APPROVAL_STATUSES, ApprovalRequest
+
+    qs = ApprovalRequest.objects.filter(status__in=OPEN_APPROVAL_STATUSES).exclude(job__status__in=FINISHED_STATUSES)
+    if not user.sees_all_branches:
+        qs = qs.filter(job__branch_id=user.branch_id)
+    if user.role == Role.SALES_REP:
+        qs = qs.filter(job__sales_owner=user)
+    elif user.role == Role.SERVICE_ADVISOR:
+        qs = qs.filter(Q(job__sales_owner__isnull=True) | Q(job__service_advisor=user))
+    elif user.role != Role.MANAGER:
+        qs = qs.none()
+    return qs
+
+
+def approvals_page(user: User) -> list:
+    """The "approvals waiting for me" list, oldest first, in one query."""
+    return list(
+        approvals_waiting_for(user)
+        .select_related("job", "job__vehicle", "job__customer", "requested_by")
+        .order_by("requested_at", "id")
+    )
+
+
+def job_approvals(job: RepairJob) -> list:
+    from .models import ApprovalRequest
+
+    return list(
+        ApprovalRequest.objects.filter(job=job)
+        .select_related("requested_by", "decided_by")
+        .prefetch_related("message__attachments")
+    )
+
+
+def job_leads(job: RepairJob) -> list:
+    from .models import SalesLead
+
+    return list(SalesLead.objects.filter(job=job).select_related("flagged_by", "owner"))
+
+
+def job_status_links(job: RepairJob) -> list:
+    from .models import CustomerStatusLink
+
+    return list(CustomerStatusLink.objects.filter(job=job).select_related("created_by", "revoked_by"))
+
+
+def leads_visible_to(user: User) -> QuerySet:
+    from .models import SalesLead
+
+    qs = SalesLead.objects.all()
+    if not user.sees_all_branches:
+        qs = qs.filter(branch_id=user.branch_id)
+    return qs
+
+
+LEADS_SHOWN = 200
+
+
+def leads_page(user: User, *, status: str = "", mine: bool = False) -> list:
+    """The branch's leads, newest first, with who flagged them and what became of them."""
+    qs = leads_visible_to(user)
+    if status:
+        qs = qs.filter(status=status)
+    if mine:
+        qs = qs.filter(owner=user)
+    return list(qs.select_related("job", "job__vehicle", "customer", "flagged_by", "owner")[:LEADS_SHOWN])
+
+
+def my_requests(user: User, *, finished: bool = False) -> list[RepairJob]:
+    """The internal requests (PDI, accessory, trade-in) this sales rep asked the workshop for."""
+    from .models import INTERNAL_KINDS
+
+    qs = jobs_visible_to(user).filter(requested_by=user, kind__in=INTERNAL_KINDS)
+    if finished:
+        qs = qs.filter(status__in=FINISHED_STATUSES).order_by("-delivered_at", "-id")[:50]
+    else:
+        qs = qs.exclude(status__in=FINISHED_STATUSES).order_by(F("promised_at").asc(nulls_last=True), "id")
+    return list(with_list_relations(qs))

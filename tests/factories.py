@@ -79,8 +79,8 @@ class RepairJobFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def numbered(obj, create, extracted, **kwargs):
         if create:
-            from repairs.models import StatusChange
+            from repairs.models import JobEvent
 
             obj.number = f"R-2026-{obj.pk:05d}"
             obj.save(update_fields=["number"])
-            StatusChange.objects.create(job=obj, from_status="", to_status="received", by=obj.requested_by)
+            JobEvent.objects.create(job=obj, kind=JobEvent.Kind.CREATED, to_status="received", by=obj.requested_by)

@@ -14,8 +14,15 @@ from dealership.tasks import MAX_EMAIL_ATTEMPTS, deliver_notification, sweep_pen
 pytestmark = pytest.mark.django_db
 
 
+def rendered_for(reader, notification: Notification) -> str:
+    from django.utils import translation
+
+    with translation.override(reader.language):
+        return notification.text
+
+
 def row(recipient, **fields) -> Notification:
-    defaults = {"kind": "message", "text": "テスト", "email_status": "pending"}
+    defaults = {"kind": "message", "template": "テスト", "email_status": "pending"}
     return Notification.objects.create(recipient=recipient, **(defaults | fields))
 
 
@@ -30,7 +37,9 @@ def test_notify_writes_rows_in_each_language_and_sends_after_commit(
         created = notify([sales_rep, technician, sales_rep], "message", actor=None, target=None, text=_("Home"))
         assert not mailoutbox  # nothing leaves before the transaction commits
     assert len(callbacks) == 1
-    assert sorted(n.text for n in created) == ["Home", "ホーム"]
+    # Stored once as the message id; each reader sees it in their own language.
+    assert {n.template["t"][0] for n in created} == {"Home"}
+    assert sorted(rendered_for(n.recipient, n) for n in created) == ["Home", "ホーム"]
     assert len(mailoutbox) == 2
     assert set(Notification.objects.values_list("email_status", flat=True)) == {"sent"}
 

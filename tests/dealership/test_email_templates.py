@@ -58,6 +58,18 @@ EXPECTED = {
         "en": ("[Sales lead] ", "The workshop flagged a sales opportunity for you."),
         "ja": ("【商談見込み】", "工場から、あなた宛ての商談見込みが届きました。"),
     },
+    Kind.JOB_CREATED: {
+        "en": ("[New job] ", "Sales or the front desk opened a job for the workshop."),
+        "ja": ("【新規作業】", "営業または受付が工場への作業を登録しました。"),
+    },
+    Kind.JOB_CLAIMED: {
+        "en": ("[Job taken] ", "A technician took your customer's job."),
+        "ja": ("【作業引き受け】", "担当のお客様の作業を技術者が引き受けました。"),
+    },
+    Kind.PROMISE_CHANGED: {
+        "en": ("[Promise changed] ", "The time promised to your customer changed. The customer may ask you about it."),
+        "ja": ("【約束時刻変更】", "お客様との約束時刻が変更されました。お客様から問い合わせがあるかもしれません。"),
+    },
     Kind.JOB_OVERDUE: {
         "en": ("[Overdue] ", "A job missed, or is about to miss, the time promised to the customer."),
         "ja": ("【期限注意】", "お客様との約束時刻を過ぎた、または間に合わなくなりそうな作業があります。"),
@@ -80,7 +92,7 @@ def send(kind: str, language: str, *, url: str = "/jobs/42/", actor: bool = True
         recipient=recipient,
         actor=UserFactory(display_name="Tanaka & Sons' mechanic") if actor else None,
         kind=kind,
-        text=TEXT[language],
+        template=TEXT[language],
         url=url,
     )
     send_notification_email(notification)
@@ -137,7 +149,7 @@ def test_a_notification_without_link_or_actor_points_to_the_portal(mailoutbox):
 
 def test_a_kind_without_its_own_templates_falls_back_to_the_generic_e_mail(mailoutbox):
     recipient = UserFactory(language="en")
-    notification = Notification(recipient=recipient, kind="something_new", text="Something happened", url="/x/")
+    notification = Notification(recipient=recipient, kind="something_new", template="Something happened", url="/x/")
 
     send_notification_email(notification)
 

@@ -24,7 +24,7 @@ def test_the_notification_centre_is_constant_in_the_number_of_notifications(clie
 
     def add(count: int) -> None:
         Notification.objects.bulk_create(
-            Notification(recipient=sales_rep, actor=technician, kind="message", text=f"#{index}", url="/")
+            Notification(recipient=sales_rep, actor=technician, kind="message", template=f"#{index}", url="/")
             for index in range(count)
         )
 

@@ -232,7 +232,7 @@ def test_the_technician_claims_it_and_moves_it_through_the_workshop_at_a_phone_v
         expect(timeline.nth(step)).to_contain_text(TECHNICIAN_NAME)
     job.refresh_from_db()
     assert (job.status, job.technician.email) == (Status.READY, TECHNICIAN)
-    assert list(job.status_changes.values_list("to_status", flat=True)) == [
+    assert list(job.events.values_list("to_status", flat=True)) == [
         Status.READY,
         Status.QUALITY_CHECK,
         Status.IN_PROGRESS,

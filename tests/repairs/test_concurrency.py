@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, connections
 
 from repairs import services
-from repairs.models import RepairJob, StatusChange
+from repairs.models import JobEvent, RepairJob
 from tests.conftest import missing
 
 pytestmark = pytest.mark.services
@@ -47,7 +47,7 @@ def test_two_threads_with_the_same_version_exactly_one_wins(job, advisor, manage
     loser_message = next(outcome for outcome in outcomes.values() if outcome.startswith("conflict"))
     job.refresh_from_db()
     assert job.version == seen_version + 1
-    assert StatusChange.objects.filter(job=job).exclude(from_status="").count() == 1
+    assert JobEvent.objects.filter(job=job, kind="status").count() == 1
     expected_status = "diagnosing" if winner == advisor.email else "in_progress"
     assert job.status == expected_status
     winner_name = advisor.display_name if winner == advisor.email else manager.display_name

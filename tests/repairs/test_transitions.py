@@ -11,7 +11,7 @@ import itertools
 import pytest
 
 from repairs import services
-from repairs.models import TRANSITIONS, RepairJob, Status, StatusChange
+from repairs.models import TRANSITIONS, JobEvent, RepairJob, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -44,20 +44,20 @@ def test_every_status_has_an_entry_and_targets_are_real_statuses():
 @pytest.mark.parametrize(("source", "target"), ALL_PAIRS)
 def test_a_transition_succeeds_exactly_when_the_table_allows_it(source, target, make_job, advisor):
     job = make_job(status=source)
-    history_before = StatusChange.objects.filter(job=job).count()
+    history_before = JobEvent.objects.filter(job=job).count()
     if target in EXPECTED[source]:
         services.change_status(job, to=target, by=advisor, note="ok", expected_version=job.version)
         job.refresh_from_db()
         assert job.status == target
         assert job.version == 2
-        change = StatusChange.objects.filter(job=job).first()
+        change = JobEvent.objects.filter(job=job, kind="status").first()
         assert (change.from_status, change.to_status, change.by, change.note) == (source, target, advisor, "ok")
     else:
         with pytest.raises(services.IllegalTransition) as refused:
             services.change_status(job, to=target, by=advisor, expected_version=job.version)
         assert str(refused.value)
         assert RepairJob.objects.get(pk=job.pk).status == source
-        assert StatusChange.objects.filter(job=job).count() == history_before
+        assert JobEvent.objects.filter(job=job).count() == history_before
 
 
 def test_timestamps_follow_the_workflow(make_job, advisor):

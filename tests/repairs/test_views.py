@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dealership.models import Customer, Vehicle
-from repairs.models import PromiseChange, RepairJob
+from repairs.models import JobEvent, RepairJob
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ def test_technician_moves_their_own_job(client_for, technician, job):
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status == "diagnosing"
-    assert job.status_changes.first().note == "点検開始"
+    assert job.events.filter(kind="status").first().note == "点検開始"
 
 
 def test_technician_cannot_change_status_of_a_job_assigned_to_someone_else(
@@ -143,14 +143,14 @@ def test_advisor_changes_the_promise_with_a_reason(client_for, advisor, job):
     client_for(advisor).post(
         reverse("repairs:job_promise", args=[job.pk]), {"promised_at": future(), "reason": "部品遅延"}
     )
-    assert PromiseChange.objects.get(job=job).reason == "部品遅延"
+    assert JobEvent.objects.get(job=job, kind="promise").note == "部品遅延"
 
 
 def test_a_promise_in_the_past_or_without_reason_is_refused(client_for, advisor, technician, job):
     client = client_for(advisor)
     client.post(reverse("repairs:job_promise", args=[job.pk]), {"promised_at": future(-2), "reason": "x"})
     client.post(reverse("repairs:job_promise", args=[job.pk]), {"promised_at": future(), "reason": ""})
-    assert not PromiseChange.objects.exists()
+    assert not JobEvent.objects.filter(kind="promise").exists()
     assert (
         client_for(technician)
         .post(reverse("repairs:job_promise", args=[job.pk]), {"promised_at": future(), "reason": "x"})
@@ -354,3 +354,40 @@ def test_a_searched_customer_outside_the_shortlist_can_be_chosen(client_for, sal
     )
     assert response.status_code == 302
     assert RepairJob.objects.get().customer == stranger_customer
+
+
+def test_the_queue_badge_tells_the_true_number_of_unassigned_jobs(client_for, technician, make_job):
+    for _ in range(53):
+        make_job()
+    response = client_for(technician).get(reverse("repairs:my_queue"))
+    body = response.content.decode()
+    assert 'data-testid="unassigned-count">53<' in body
+    assert body.count('class="queue-claim"') == 50
+
+
+def test_unassigned_cards_show_plate_kind_promise_and_priority(client_for, technician, make_job):
+    job = make_job(priority=1, promised_at=timezone.now() + timedelta(hours=5))
+    body = client_for(technician).get(reverse("repairs:my_queue")).content.decode()
+    for text in (job.vehicle.plate_number, job.get_kind_display(), job.get_priority_display()):
+        assert str(text) in body
+    assert timezone.localtime(job.promised_at).strftime("%m/%d %H:%M") in body
+
+
+def test_a_move_back_asks_to_confirm_before_anything_changes(client_for, advisor, make_job):
+    job = make_job(status="ready")
+    client = client_for(advisor)
+    url = reverse("repairs:job_status", args=[job.pk])
+    first = client.post(url, {"to": "in_progress", "version": job.version})
+    assert first.status_code == 200
+    assert 'data-testid="confirm-move"' in first.content.decode()
+    assert RepairJob.objects.get(pk=job.pk).status == "ready"
+    second = client.post(url, {"to": "in_progress", "version": job.version, "confirmed": "1", "note": "再調整"})
+    assert second.status_code == 302
+    assert RepairJob.objects.get(pk=job.pk).status == "in_progress"
+
+
+def test_staff_screens_use_staff_wording_for_the_approval_wait(client_for, sales_rep, make_job):
+    make_job(status="awaiting_approval")
+    body = client_for(sales_rep).get(reverse("repairs:my_cars")).content.decode()
+    assert "お客様の承認待ち" in body or "Waiting for the customer&#x27;s approval" in body
+    assert "ご承認待ち" not in body
