@@ -140,7 +140,7 @@ def test_the_same_role_in_another_branch_gets_404_and_changes_nothing(action, ro
 
 
 def test_a_technician_may_not_move_a_job_assigned_to_someone_else(world, branch, client):
-    people, job = world
+    _people, job = world
     client.force_login(person("technician", branch, suffix="2"))
     assert act("change_status", client, job, None).status_code == 403
 
