@@ -216,6 +216,13 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
+# Customer surveys (feedback/): hours after delivery before the customer is
+# asked, days a survey link stays valid, and survey page requests allowed per
+# minute from one client address (the pages are public).
+SURVEY_DELAY_HOURS = env.int("SURVEY_DELAY_HOURS", default=24)
+SURVEY_VALID_DAYS = env.int("SURVEY_VALID_DAYS", default=30)
+SURVEY_REQUESTS_PER_MINUTE = env.int("SURVEY_REQUESTS_PER_MINUTE", default=30)
+
 # Celery. With REDIS_URL the broker is Redis; without it tasks run eagerly
 # in-process so the embedded `make run` needs no services at all.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
@@ -241,6 +248,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "alert-jobs-at-risk": {
         "task": "repairs.tasks.alert_jobs_at_risk",
         "schedule": 300.0,
+    },
+    "invite-delivered-jobs-to-survey": {
+        "task": "feedback.tasks.invite_delivered_jobs",
+        "schedule": 900.0,
+    },
+    "sweep-pending-survey-emails": {
+        "task": "feedback.tasks.sweep_pending_survey_emails",
+        "schedule": 60.0,
     },
     "send-event-reminders": {
         "task": "goals.tasks.send_event_reminders",

@@ -1,7 +1,30 @@
-from django.urls import path  # noqa: F401 - filled as the app's screens land
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "feedback"
 
-urlpatterns: list = []
+urlpatterns = [
+    # Public survey pages (no login; the signed link is the key).
+    path("s/<str:signed>/", views.survey, name="survey"),
+    path("s/<str:signed>/thanks/", views.survey_thanks, name="survey_thanks"),
+    path("s/<str:signed>/stop/", views.survey_opt_out, name="survey_opt_out"),
+    # Staff screens.
+    path("results/", views.results, name="results"),
+    path("results/responses.csv", views.results_csv, name="results_csv"),
+    path("customers/", views.customer_search, name="customer_search"),
+    path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
+    path(
+        "customers/<int:pk>/vehicles/<int:vehicle_id>/shaken/",
+        views.vehicle_shaken_expiry,
+        name="vehicle_shaken_expiry",
+    ),
+    path("items/", views.voice_list, name="voice_list"),
+    path("items/overdue/", views.voice_overdue, name="voice_overdue"),
+    path("items/new/", views.voice_create, name="voice_create"),
+    path("items/<int:pk>/", views.voice_detail, name="voice_detail"),
+    path("items/<int:pk>/status/", views.voice_status, name="voice_status"),
+    path("items/<int:pk>/resolve/", views.voice_resolve, name="voice_resolve"),
+    path("items/<int:pk>/assign/", views.voice_assign, name="voice_assign"),
+    path("items/<int:pk>/follow-up/", views.voice_follow_up, name="voice_follow_up"),
+]

@@ -1,0 +1,383 @@
+"""Reads of customer voice, always scoped to what the user may see.
+
+The results page is computed by database aggregates only: its query count is
+the same for ten answers or ten thousand (tests assert it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
+
+from accounts.models import Role, User
+from dealership.models import Branch, Customer
+from repairs.models import JobEvent, JobKind, RepairJob
+
+from .models import (
+    ACTIVE_VOICE_STATUSES,
+    PASSIVE_MIN,
+    PROMOTER_MIN,
+    CustomerVoice,
+    EmailStatus,
+    SkipReason,
+    SurveyInvitation,
+    SurveyResponse,
+    VoiceCategory,
+    VoiceSource,
+    VoiceStatus,
+)
+
+DIMENSIONS = ("overall", "explanation", "quality", "timeliness")
+PERIODS = {"30": 30, "90": 90, "365": 365}
+DEFAULT_PERIOD = "90"
+LATEST_COMMENTS = 10
+
+
+def _parse_id(value: str | None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 19 else None
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ResultFilters:
+    period: str = DEFAULT_PERIOD  # "30" | "90" | "365" | "custom"
+    start: date | None = None
+    end: date | None = None
+    kind: str = ""
+    branch: int | None = None
+    sales_rep: int | None = None
+    technician: int | None = None
+    grain: str = "week"  # week | month
+
+    @classmethod
+    def from_query(cls, params) -> ResultFilters:
+        period = params.get("period", DEFAULT_PERIOD)
+        start, end = _parse_date(params.get("start")), _parse_date(params.get("end"))
+        if period == "custom" and not (start and end and start <= end):
+            period = DEFAULT_PERIOD
+        if period not in PERIODS and period != "custom":
+            period = DEFAULT_PERIOD
+        if period != "custom":
+            end = timezone.localdate()
+            start = end - timedelta(days=PERIODS[period] - 1)
+        kind = params.get("kind", "")
+        grain = params.get("grain", "")
+        return cls(
+            period=period,
+            start=start,
+            end=end,
+            kind=kind if kind in JobKind.values else "",
+            branch=_parse_id(params.get("branch")),
+            sales_rep=_parse_id(params.get("sales_rep")),
+            technician=_parse_id(params.get("technician")),
+            grain=grain if grain in ("week", "month") else ("month" if period == "365" else "week"),
+        )
+
+    def as_query(self) -> dict[str, str]:
+        query = {"period": self.period, "kind": self.kind, "grain": self.grain}
+        if self.period == "custom":
+            query |= {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        for name in ("branch", "sales_rep", "technician"):
+            if getattr(self, name):
+                query[name] = str(getattr(self, name))
+        return {key: value for key, value in query.items() if value}
+
+    @property
+    def since(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.start, time.min))
+
+    @property
+    def until(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+
+
+def visible_branch_ids(user: User) -> list[int] | None:
+    """None means every branch."""
+    return None if user.sees_all_branches else [user.branch_id]
+
+
+def _job_filter(user: User, filters: ResultFilters, prefix: str) -> Q:
+    q = Q()
+    branches = visible_branch_ids(user)
+    if branches is not None:
+        q &= Q(**{f"{prefix}branch_id__in": branches})
+    if filters.branch:
+        q &= Q(**{f"{prefix}branch_id": filters.branch})
+    if filters.kind:
+        q &= Q(**{f"{prefix}kind": filters.kind})
+    if filters.sales_rep:
+        q &= Q(**{f"{prefix}sales_owner_id": filters.sales_rep})
+    if filters.technician:
+        q &= Q(**{f"{prefix}technician_id": filters.technician})
+    return q
+
+
+def responses_for(user: User, filters: ResultFilters) -> QuerySet[SurveyResponse]:
+    return SurveyResponse.objects.filter(
+        _job_filter(user, filters, "job__"), submitted_at__gte=filters.since, submitted_at__lt=filters.until
+    )
+
+
+def nps_of(promoters: int, detractors: int, total: int) -> int | None:
+    """Net Promoter Score: % promoters − % detractors, rounded; None without answers."""
+    if not total:
+        return None
+    return round(100 * (promoters - detractors) / total)
+
+
+NPS_GROUPS = {
+    "promoters": Count("id", filter=Q(nps__gte=PROMOTER_MIN)),
+    "passives": Count("id", filter=Q(nps__gte=PASSIVE_MIN, nps__lt=PROMOTER_MIN)),
+    "detractors": Count("id", filter=Q(nps__lt=PASSIVE_MIN)),
+}
+
+
+def results(user: User, filters: ResultFilters) -> dict:
+    """Every figure of the results page, in a fixed number of queries."""
+    responses = responses_for(user, filters)
+    summary = responses.aggregate(
+        count=Count("id"),
+        **{f"avg_{name}": Avg(name) for name in DIMENSIONS},
+        **NPS_GROUPS,
+    )
+    summary["nps"] = nps_of(summary["promoters"], summary["detractors"], summary["count"])
+    overall_counts = dict(responses.order_by().values_list("overall").annotate(n=Count("id")))
+    nps_counts = dict(responses.order_by().values_list("nps").annotate(n=Count("id")))
+    trunc = TruncMonth if filters.grain == "month" else TruncWeek
+    trend = []
+    for row in (
+        responses.order_by()
+        .annotate(bucket=trunc("submitted_at", tzinfo=timezone.get_current_timezone()))
+        .values("bucket")
+        .annotate(count=Count("id"), avg_overall=Avg("overall"), **NPS_GROUPS)
+        .order_by("bucket")
+    ):
+        row["nps"] = nps_of(row["promoters"], row["detractors"], row["count"])
+        trend.append(row)
+    invitations = SurveyInvitation.objects.filter(
+        _job_filter(user, filters, "job__"), created_at__gte=filters.since, created_at__lt=filters.until
+    ).aggregate(
+        total=Count("id"),
+        sent=Count("id", filter=Q(email_status=EmailStatus.SENT)),
+        answered=Count("id", filter=Q(answered_at__isnull=False)),
+        no_email=Count("id", filter=Q(skip_reason=SkipReason.NO_EMAIL)),
+        opted_out=Count("id", filter=Q(skip_reason=SkipReason.OPTED_OUT)),
+    )
+    invitations["response_rate"] = (
+        round(100 * invitations["answered"] / invitations["sent"]) if invitations["sent"] else None
+    )
+    latest = list(
+        responses.exclude(comment="")
+        .select_related("job", "job__vehicle", "job__sales_owner", "job__technician")
+        .order_by("-submitted_at", "-id")[:LATEST_COMMENTS]
+    )
+    return {
+        "summary": summary,
+        "averages": [(name, summary[f"avg_{name}"]) for name in DIMENSIONS],
+        "overall_distribution": [(score, overall_counts.get(score, 0)) for score in range(1, 6)],
+        "nps_distribution": [(score, nps_counts.get(score, 0)) for score in range(11)],
+        "trend": trend,
+        "invitations": invitations,
+        "latest_comments": latest,
+    }
+
+
+def response_page_rows(user: User, filters: ResultFilters) -> QuerySet[SurveyResponse]:
+    """The answers themselves, each with its job, sales owner and technician."""
+    return (
+        responses_for(user, filters)
+        .select_related("job", "job__vehicle", "job__customer", "job__sales_owner", "job__technician", "job__branch")
+        .order_by("-submitted_at", "-id")
+    )
+
+
+def filter_choices(user: User) -> dict:
+    """Branches and people the filters offer (two queries whatever the data)."""
+    branches = Branch.objects.order_by("code")
+    staff = User.objects.filter(is_active=True, role__in=[Role.SALES_REP, Role.TECHNICIAN]).order_by("display_name")
+    if not user.sees_all_branches:
+        branches = branches.filter(pk=user.branch_id)
+        staff = staff.filter(branch_id=user.branch_id)
+    staff = list(staff.only("pk", "display_name", "role"))
+    return {
+        "branches": list(branches),
+        "sales_reps": [person for person in staff if person.role == Role.SALES_REP],
+        "technicians": [person for person in staff if person.role == Role.TECHNICIAN],
+        "kinds": JobKind.choices,
+    }
+
+
+# --- Voice items --------------------------------------------------------------------------------------------
+
+
+def voice_visible_to(user: User) -> QuerySet[CustomerVoice]:
+    qs = CustomerVoice.objects.all()
+    if not user.sees_all_branches:
+        qs = qs.filter(branch_id=user.branch_id)
+    return qs
+
+
+def get_voice_for_user(user: User, pk: int) -> CustomerVoice:
+    """The item, or CustomerVoice.DoesNotExist when the user may not see it (→ 404)."""
+    return (
+        voice_visible_to(user)
+        .select_related(
+            "customer",
+            "job",
+            "job__vehicle",
+            "raised_by",
+            "assignee",
+            "co_assignee",
+            "followed_up_by",
+            "survey_response",
+        )
+        .get(pk=pk)
+    )
+
+
+@dataclass(frozen=True)
+class VoiceFilters:
+    status: str = ""  # "" = still active
+    category: str = ""
+    source: str = ""
+    mine: bool = False
+    overdue: bool = False
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params, *, overdue: bool = False) -> VoiceFilters:
+        status = params.get("status", "")
+        category = params.get("category", "")
+        source = params.get("source", "")
+        return cls(
+            status=status if status in VoiceStatus.values or status == "all" else "",
+            category=category if category in VoiceCategory.values else "",
+            source=source if source in VoiceSource.values else "",
+            mine=params.get("mine") == "1",
+            overdue=overdue or params.get("overdue") == "1",
+            q=params.get("q", "").strip()[:100],
+        )
+
+    def as_query(self) -> dict[str, str]:
+        query = {"status": self.status, "category": self.category, "source": self.source, "q": self.q}
+        if self.mine:
+            query["mine"] = "1"
+        if self.overdue:
+            query["overdue"] = "1"
+        return {key: value for key, value in query.items() if value}
+
+
+def filtered_voice(user: User, filters: VoiceFilters) -> QuerySet[CustomerVoice]:
+    qs = voice_visible_to(user)
+    if filters.status == "all":
+        pass
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    else:
+        qs = qs.filter(status__in=ACTIVE_VOICE_STATUSES)
+    if filters.category:
+        qs = qs.filter(category=filters.category)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.mine:
+        qs = qs.filter(Q(assignee=user) | Q(co_assignee=user) | Q(raised_by=user))
+    if filters.overdue:
+        qs = qs.filter(status__in=ACTIVE_VOICE_STATUSES, due_date__lt=timezone.localdate())
+    if filters.q:
+        qs = qs.filter(
+            Q(title__icontains=filters.q)
+            | Q(customer__name__icontains=filters.q)
+            | Q(customer__name_kana__icontains=filters.q)
+        )
+    return qs.select_related("customer", "job", "assignee", "co_assignee").order_by("due_date", "-created_at", "-id")
+
+
+def my_voice_items(user: User, *, limit: int = 5) -> tuple[list[CustomerVoice], dict]:
+    """The active items a person owns or shares, due first, and their counts (two queries)."""
+    mine = voice_visible_to(user).filter(Q(assignee=user) | Q(co_assignee=user), status__in=ACTIVE_VOICE_STATUSES)
+    counts = mine.aggregate(
+        total=Count("id"),
+        overdue=Count("id", filter=Q(due_date__lt=timezone.localdate())),
+        recovery=Count("id", filter=Q(is_recovery=True)),
+    )
+    items = list(mine.select_related("customer").order_by(F("due_date").asc(nulls_last=True), "-created_at")[:limit])
+    return items, counts
+
+
+def voice_history(voice: CustomerVoice):
+    return voice.events.select_related("by")
+
+
+# --- The customer's page ------------------------------------------------------------------------------------
+
+
+def customers_visible_to(user: User) -> QuerySet[Customer]:
+    qs = Customer.objects.all()
+    if not user.sees_all_branches:
+        qs = qs.filter(branch_id=user.branch_id)
+    return qs
+
+
+def get_customer_for_user(user: User, pk: int) -> Customer:
+    return customers_visible_to(user).select_related("branch", "sales_owner", "survey_opt_out").get(pk=pk)
+
+
+# Timeline kinds that tell of approvals and leads (their models belong to repairs;
+# their history is on the job's timeline, which the customer's page reads).
+APPROVAL_KINDS = (JobEvent.Kind.APPROVAL_REQUESTED, JobEvent.Kind.APPROVAL_DECIDED)
+LEAD_KINDS = (JobEvent.Kind.LEAD_FLAGGED, JobEvent.Kind.LEAD_UPDATED)
+
+
+def customer_history(customer: Customer) -> dict:
+    """Everything both departments know about one customer, newest first, in a fixed number of queries."""
+    events = JobEvent.objects.select_related("by").order_by("-at", "-id")
+    jobs = list(
+        RepairJob.objects.filter(customer=customer)
+        .select_related("vehicle", "technician", "sales_owner", "branch")
+        .prefetch_related(Prefetch("events", queryset=events, to_attr="timeline"))
+        .order_by("-received_at", "-id")
+    )
+    loops = list(
+        JobEvent.objects.filter(job__customer=customer, kind__in=[*APPROVAL_KINDS, *LEAD_KINDS])
+        .select_related("by", "job")
+        .order_by("-at", "-id")
+    )
+    return {
+        "vehicles": list(customer.vehicles.order_by("shaken_expiry", "pk")),
+        "jobs": jobs,
+        "approvals": [event for event in loops if event.kind in APPROVAL_KINDS],
+        "leads": [event for event in loops if event.kind in LEAD_KINDS],
+        "responses": list(
+            SurveyResponse.objects.filter(job__customer=customer).select_related("job").order_by("-submitted_at")
+        ),
+        "voice_items": list(
+            CustomerVoice.objects.filter(customer=customer)
+            .select_related("job", "assignee", "co_assignee")
+            .order_by("-created_at", "-id")
+        ),
+    }
+
+
+def search_customers(user: User, term: str, *, limit: int = 30) -> list[Customer]:
+    """Customers by name (kanji or kana), phone or plate, for the customer search page."""
+    term = term.strip()[:50]
+    qs = customers_visible_to(user).select_related("branch").order_by("name_kana", "name")
+    if term:
+        qs = qs.filter(
+            Q(name__icontains=term)
+            | Q(name_kana__icontains=term)
+            | Q(phone__icontains=term)
+            | Q(vehicles__plate_number__icontains=term)
+        ).distinct()
+    return list(qs[:limit])
