@@ -8,9 +8,11 @@ runs the events they organise. Views and templates ask these functions only.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -48,8 +50,10 @@ def can_manage_event(user: User, event) -> bool:
     return user.is_manager or (event.organizer_id == user.pk and is_organiser(user))
 
 
-def can_rsvp(user: User, event) -> bool:
-    return can_see_event(user, event) and not event.is_cancelled and not event.has_ended
+def can_rsvp(user: User, event, *, at: datetime | None = None) -> bool:
+    """Until the event ends (`at` replays history: demo data, imports)."""
+    moment = at or timezone.now()
+    return can_see_event(user, event) and not event.is_cancelled and event.ends_at > moment
 
 
 def can_complete_action_item(user: User, item) -> bool:

@@ -350,13 +350,13 @@ def cancel_event(event: TeamEvent, *, by: User, reason: str = "") -> TeamEvent:
     return event
 
 
-def rsvp(event: TeamEvent, *, by: User, answer: str) -> EventParticipant:
-    """Answer yes / maybe / no. Anyone of the branch may, invited or not."""
-    if not permissions.can_rsvp(by, event):
+def rsvp(event: TeamEvent, *, by: User, answer: str, at: datetime | None = None) -> EventParticipant:
+    """Answer yes / maybe / no. Anyone of the branch may, invited or not, until the event ends."""
+    if not permissions.can_rsvp(by, event, at=at):
         raise PermissionDenied(_("This event is over or cancelled."))
     if answer not in (RSVP.YES, RSVP.MAYBE, RSVP.NO):
         raise EventError(_("Answer going, maybe or not going."))
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         row, created = EventParticipant.objects.get_or_create(
             event=event, user=by, defaults={"invited": False, "rsvp": answer, "answered_at": now}
