@@ -12,6 +12,16 @@ from feedback.models import SurveyInvitation
 from repairs.models import RepairJob
 from tests.factories import CustomerFactory, VehicleFactory
 
+# The real worker, private broker and SMTP server of the e-mail reliability tests.
+from tests.reliability.conftest import (  # noqa: F401 - fixtures for test_email_delivery.py
+    celery_broker,
+    celery_worker,
+    celery_workers,
+    private_redis,
+    smtp_server,
+    worker_database_url,
+)
+
 
 def delivered_job(
     *, customer, sales_owner=None, advisor=None, technician=None, delivered_ago=timedelta(hours=30), **fields

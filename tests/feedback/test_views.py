@@ -1,0 +1,377 @@
+"""Staff screens of customer voice: allowed, forbidden (403 / another branch 404) and bad input for each."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from dealership.models import Vehicle
+from feedback import services
+from feedback.models import CustomerVoice, VoiceStatus
+from repairs.models import JobEvent
+from repairs.services import record_event
+from tests.factories import CustomerFactory, VehicleFactory
+
+from .conftest import answers, delivered_job
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def voice(customer, sales_rep, advisor):
+    return services.record_voice(
+        by=sales_rep,
+        customer=customer,
+        source="phone",
+        category="complaint",
+        title="納車が遅れた",
+        assignee=sales_rep,
+        co_assignee=advisor,
+        due_date=timezone.localdate() + timedelta(days=2),
+    )
+
+
+@pytest.fixture
+def foreign_voice(other_branch, other_branch_user):
+    customer = CustomerFactory(branch=other_branch)
+    return services.record_voice(
+        by=other_branch_user, customer=customer, source="phone", category="request", title="横浜の件"
+    )
+
+
+# --- voice list and detail ---------------------------------------------------------------------------------
+
+
+def test_the_list_shows_the_branchs_active_items_only(client_for, technician, voice, foreign_voice):
+    page = client_for(technician).get("/voice/items/").content.decode()
+
+    assert "納車が遅れた" in page
+    assert "横浜の件" not in page
+
+
+def test_the_overdue_view_shows_only_items_past_their_due_date(client_for, sales_rep, voice, customer):
+    late = services.record_voice(
+        by=sales_rep,
+        customer=customer,
+        source="phone",
+        category="request",
+        title="折り返し電話の依頼",
+        assignee=sales_rep,
+        due_date=timezone.localdate() - timedelta(days=1),
+    )
+
+    page = client_for(sales_rep).get("/voice/items/overdue/").content.decode()
+
+    assert late.title in page and "納車が遅れた" not in page
+    filtered = client_for(sales_rep).get("/voice/items/?category=request").content.decode()
+    assert late.title in filtered and "納車が遅れた" not in filtered
+
+
+def test_an_item_of_another_branch_is_404_everywhere(client_for, sales_rep, foreign_voice):
+    client = client_for(sales_rep)
+
+    assert client.get(f"/voice/items/{foreign_voice.pk}/").status_code == 404
+    for action, data in (
+        ("status", {"to": "in_progress"}),
+        ("resolve", {"resolution": "x"}),
+        ("assign", {}),
+        ("follow-up", {}),
+    ):
+        assert client.post(f"/voice/items/{foreign_voice.pk}/{action}/", data).status_code == 404
+    foreign_voice.refresh_from_db()
+    assert foreign_voice.status == VoiceStatus.OPEN
+
+
+def test_the_detail_page_shows_history_and_the_actions_the_user_may_take(client_for, voice, sales_rep, technician):
+    mine = client_for(sales_rep).get(f"/voice/items/{voice.pk}/")
+    assert mine.status_code == 200
+    assert mine.context["can_act"] and mine.context["can_follow_up"]
+    assert f'action="/voice/items/{voice.pk}/resolve/"' in mine.content.decode()
+
+    onlooker = client_for(technician).get(f"/voice/items/{voice.pk}/")
+    assert onlooker.status_code == 200
+    assert not onlooker.context["can_act"] and not onlooker.context["can_follow_up"]
+    assert "/resolve/" not in onlooker.content.decode()
+
+
+# --- create ------------------------------------------------------------------------------------------------
+
+
+def test_anyone_records_what_a_customer_said_from_the_customer(client_for, technician, customer, advisor):
+    response = client_for(technician).post(
+        f"/voice/items/new/?customer={customer.pk}",
+        {"category": "praise", "source": "workshop", "title": "丁寧な説明に感謝", "assignee": advisor.pk},
+    )
+
+    voice = CustomerVoice.objects.get()
+    assert response.status_code == 302 and response["Location"] == voice.get_absolute_url()
+    assert voice.raised_by == technician and voice.assignee == advisor and voice.customer == customer
+
+
+def test_recording_without_a_summary_rerenders_with_an_error(client_for, sales_rep, customer):
+    response = client_for(sales_rep).post(
+        f"/voice/items/new/?customer={customer.pk}", {"category": "request", "source": "phone", "title": ""}
+    )
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["title"]
+    assert not CustomerVoice.objects.exists()
+
+
+def test_recording_for_another_branchs_customer_is_404(client_for, sales_rep, other_branch):
+    stranger = CustomerFactory(branch=other_branch)
+
+    response = client_for(sales_rep).post(
+        f"/voice/items/new/?customer={stranger.pk}", {"category": "request", "source": "phone", "title": "x"}
+    )
+
+    assert response.status_code == 404
+    assert not CustomerVoice.objects.exists()
+
+
+def test_recording_with_staff_of_another_branch_is_refused(client_for, sales_rep, customer, other_branch_user):
+    response = client_for(sales_rep).post(
+        f"/voice/items/new/?customer={customer.pk}",
+        {"category": "request", "source": "phone", "title": "x", "assignee": other_branch_user.pk},
+    )
+
+    assert response.status_code == 400
+    assert "assignee" in response.context["form"].errors
+
+
+def test_the_new_item_form_starts_from_a_job_or_sends_to_the_customer_search(
+    client_for, sales_rep, make_delivered_job, customer
+):
+    job = make_delivered_job(customer=customer)
+    client = client_for(sales_rep)
+
+    from_job = client.get(f"/voice/items/new/?job={job.pk}")
+    nothing = client.get("/voice/items/new/")
+
+    assert from_job.status_code == 200 and from_job.context["customer"] == customer
+    assert nothing.status_code == 302 and nothing["Location"] == "/voice/customers/"
+
+
+# --- status, resolve, assign, follow-up --------------------------------------------------------------------
+
+
+def test_the_owner_moves_the_item_and_a_bad_target_changes_nothing(client_for, sales_rep, voice):
+    client = client_for(sales_rep)
+
+    assert client.post(f"/voice/items/{voice.pk}/status/", {"to": "in_progress"}).status_code == 302
+    voice.refresh_from_db()
+    assert voice.status == VoiceStatus.IN_PROGRESS
+
+    for bad in ({"to": "closed"}, {"to": "nonsense"}, {}):
+        client.post(f"/voice/items/{voice.pk}/status/", bad)
+        voice.refresh_from_db()
+        assert voice.status == VoiceStatus.IN_PROGRESS
+
+
+def test_a_technician_not_on_the_item_gets_403_for_every_action(client_for, technician, voice):
+    client = client_for(technician)
+
+    assert client.post(f"/voice/items/{voice.pk}/status/", {"to": "in_progress"}).status_code == 403
+    assert client.post(f"/voice/items/{voice.pk}/resolve/", {"resolution": "x"}).status_code == 403
+    assert client.post(f"/voice/items/{voice.pk}/assign/", {"assignee": technician.pk}).status_code == 403
+    assert client.post(f"/voice/items/{voice.pk}/follow-up/", {}).status_code == 403
+    voice.refresh_from_db()
+    assert voice.status == VoiceStatus.OPEN and voice.assignee_id != technician.pk
+
+
+def test_resolving_needs_a_resolution(client_for, advisor, voice):
+    client = client_for(advisor)
+
+    client.post(f"/voice/items/{voice.pk}/resolve/", {"resolution": "  "})
+    voice.refresh_from_db()
+    assert voice.status == VoiceStatus.OPEN
+
+    client.post(f"/voice/items/{voice.pk}/resolve/", {"resolution": "お詫びの電話と再点検"})
+    voice.refresh_from_db()
+    assert voice.status == VoiceStatus.RESOLVED and voice.resolution == "お詫びの電話と再点検"
+
+
+def test_assigning_through_the_page_and_refusing_a_stranger(client_for, advisor, technician, voice, other_branch_user):
+    client = client_for(advisor)
+
+    ok = client.post(
+        f"/voice/items/{voice.pk}/assign/",
+        {"assignee": advisor.pk, "co_assignee": technician.pk, "due_date": "2030-05-01"},
+    )
+    voice.refresh_from_db()
+    assert ok.status_code == 302
+    assert (voice.assignee, voice.co_assignee, voice.due_date) == (advisor, technician, date(2030, 5, 1))
+
+    client.post(f"/voice/items/{voice.pk}/assign/", {"assignee": other_branch_user.pk})
+    client.post(f"/voice/items/{voice.pk}/assign/", {"assignee": advisor.pk, "due_date": "not a date"})
+    voice.refresh_from_db()
+    assert voice.assignee == advisor and voice.due_date == date(2030, 5, 1)
+
+
+def test_sales_confirm_the_follow_up_and_then_the_complaint_can_close(client_for, sales_rep, advisor, voice):
+    services.resolve_voice(voice, resolution="再点検済み", by=advisor)
+    client = client_for(sales_rep)
+
+    client.post(f"/voice/items/{voice.pk}/status/", {"to": "closed"})
+    voice.refresh_from_db()
+    assert voice.status == VoiceStatus.RESOLVED
+
+    assert client.post(f"/voice/items/{voice.pk}/follow-up/", {"note": "ご納得"}).status_code == 302
+    client.post(f"/voice/items/{voice.pk}/status/", {"to": "closed"})
+    voice.refresh_from_db()
+    assert voice.customer_followed_up and voice.status == VoiceStatus.CLOSED
+
+
+def test_an_advisor_may_not_confirm_the_sales_follow_up(client_for, advisor, voice):
+    assert client_for(advisor).post(f"/voice/items/{voice.pk}/follow-up/", {}).status_code == 403
+
+
+# --- the customer's page -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_customer(customer, sales_rep, advisor, technician, make_delivered_job):
+    """A customer with data of every kind: vehicles, jobs with timelines, an approval, a lead, answers, voice items."""
+    vehicle = VehicleFactory(customer=customer, shaken_expiry=date(2027, 3, 31), plate_number="品川 300 あ 12-34")
+    job = make_delivered_job(customer=customer, vehicle=vehicle)
+    record_event(job, kind=JobEvent.Kind.STATUS, by=technician, from_status="ready", to_status="delivered")
+    record_event(job, kind=JobEvent.Kind.APPROVAL_REQUESTED, by=technician, work="ブレーキ交換", estimate="32,000")
+    record_event(job, kind=JobEvent.Kind.LEAD_FLAGGED, by=technician, reason="車検が近い")
+    invitation, _ = services.create_invitation(job, deliver=False)
+    services.submit_survey(invitation, answers=answers(overall=2, nps=3, comment="連絡がなかった"))
+    services.record_voice(
+        by=sales_rep, customer=customer, job=job, source="phone", category="request", title="土曜の入庫を希望"
+    )
+    return customer
+
+
+def test_the_customers_page_shows_everything_both_departments_need(client_for, sales_rep, full_customer):
+    response = client_for(sales_rep).get(f"/voice/customers/{full_customer.pk}/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert full_customer.name in page
+    assert full_customer.email in page and full_customer.phone in page
+    assert "2027-03-31" in page and "品川 300 あ 12-34" in page
+    job = full_customer.jobs.get()
+    assert job.number in page and f'href="{job.get_absolute_url()}"' in page
+    assert "ブレーキ交換" in page and "車検が近い" in page  # approval and lead, from the timeline
+    assert 'data-kind="survey_answered"' in page
+    assert "連絡がなかった" in page  # the survey answer
+    assert "土曜の入庫を希望" in page and "Low survey answer" in page  # voice items, the recovery one too
+    assert len(response.context["approvals"]) == 1 and len(response.context["leads"]) == 1
+
+
+def test_a_technician_sees_the_customers_page_without_contact_details(client_for, technician, full_customer):
+    response = client_for(technician).get(f"/voice/customers/{full_customer.pk}/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert full_customer.name in page
+    assert full_customer.email not in page and full_customer.phone not in page
+    assert 'data-testid="customer-phone"' not in page
+
+
+def test_another_branchs_customer_page_is_404(client_for, other_branch_user, full_customer):
+    assert client_for(other_branch_user).get(f"/voice/customers/{full_customer.pk}/").status_code == 404
+
+
+def page_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_customers_page_query_count_does_not_grow_with_jobs_and_answers(
+    client_for, sales_rep, advisor, technician, full_customer
+):
+    client = client_for(sales_rep)
+    url = f"/voice/customers/{full_customer.pk}/"
+    few = page_queries(client, url)
+    for index in range(6):
+        job = delivered_job(customer=full_customer, sales_owner=sales_rep, advisor=advisor, technician=technician)
+        record_event(
+            job, kind=JobEvent.Kind.APPROVAL_DECIDED, by=sales_rep, work="x", decision="ok", contact="電話", waited="1h"
+        )
+        invitation, _ = services.create_invitation(job, deliver=False)
+        services.submit_survey(invitation, answers=answers(overall=1 + index % 5, nps=index))
+        VehicleFactory(customer=full_customer)
+    many = page_queries(client, url)
+
+    assert few == many
+    assert many <= 16
+
+
+def test_the_customer_search_finds_by_kana_phone_and_plate_within_the_branch(
+    client_for, sales_rep, full_customer, other_branch
+):
+    CustomerFactory(branch=other_branch, name="佐藤 遠方", name_kana="サトウ エンポウ")
+    client = client_for(sales_rep)
+
+    for term in ("サトウ", "300 あ", full_customer.phone[:6]):
+        customers = client.get("/voice/customers/", {"q": term}).context["customers"]
+        assert customers == [full_customer]
+
+
+def test_staff_edit_the_shaken_expiry_and_a_technician_may_not(client_for, sales_rep, technician, full_customer):
+    vehicle = full_customer.vehicles.get(plate_number="品川 300 あ 12-34")
+    url = f"/voice/customers/{full_customer.pk}/vehicles/{vehicle.pk}/shaken/"
+
+    assert client_for(technician).post(url, {"shaken_expiry": "2028-01-31"}).status_code == 403
+    ok = client_for(sales_rep).post(url, {"shaken_expiry": "2028-01-31"})
+    assert ok.status_code == 302
+    assert Vehicle.objects.get(pk=vehicle.pk).shaken_expiry == date(2028, 1, 31)
+
+    client_for(sales_rep).post(url, {"shaken_expiry": "31/01/2029"})
+    assert Vehicle.objects.get(pk=vehicle.pk).shaken_expiry == date(2028, 1, 31)
+
+
+def test_editing_a_vehicle_of_another_branch_or_another_customer_is_404(
+    client_for, sales_rep, other_branch_user, full_customer, branch
+):
+    vehicle = full_customer.vehicles.first()
+    stranger = VehicleFactory(customer=CustomerFactory(branch=branch))
+
+    foreign = client_for(other_branch_user).post(
+        f"/voice/customers/{full_customer.pk}/vehicles/{vehicle.pk}/shaken/", {"shaken_expiry": "2028-01-31"}
+    )
+    mismatched = client_for(sales_rep).post(
+        f"/voice/customers/{full_customer.pk}/vehicles/{stranger.pk}/shaken/", {"shaken_expiry": "2028-01-31"}
+    )
+
+    assert foreign.status_code == mismatched.status_code == 404
+
+
+# --- home panel and navigation -----------------------------------------------------------------------------
+
+
+def test_the_home_page_lists_my_items_due_first(client_for, sales_rep, customer, advisor):
+    for title, days in (("後で", 9), ("すぐ", 1), ("期限なし", None)):
+        services.record_voice(
+            by=advisor,
+            customer=customer,
+            source="phone",
+            category="request",
+            title=title,
+            assignee=sales_rep,
+            due_date=timezone.localdate() + timedelta(days=days) if days else None,
+        )
+
+    response = client_for(sales_rep).get("/")
+
+    panel = next(panel for panel in response.context["panels"] if panel["template"].startswith("feedback/"))
+    assert [voice.title for voice in panel["items"]] == ["すぐ", "後で", "期限なし"]
+    assert panel["counts"]["total"] == 3
+    page = response.content.decode()
+    assert page.index("すぐ") < page.index("後で")
+
+
+def test_the_navigation_offers_results_voice_and_customers_to_every_role(client_for, technician):
+    page = client_for(technician).get("/").content.decode()
+
+    for url in ("/voice/results/", "/voice/items/", "/voice/customers/"):
+        assert f'href="{url}"' in page
