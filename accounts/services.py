@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dealership.emails import send_templated_email
+from dealership.models import Language
 
 from .models import Invitation, Role, User
 from .permissions import (
@@ -231,3 +232,29 @@ def set_staff_active(*, member: User, by: User, active: bool) -> None:
         return
     member.is_active = active
     member.save(update_fields=["is_active"])
+
+
+def save_preferences(*, user: User, language: str, email_preferences: dict[str, bool]) -> list[str]:
+    """Save the user's language and e-mail switches; returns the changed fields."""
+    if language not in Language.values:
+        raise ValueError(_("Unknown language."))
+    changed = [
+        name
+        for name, value in (("language", language), ("email_preferences", email_preferences))
+        if getattr(user, name) != value
+    ]
+    if changed:
+        user.language, user.email_preferences = language, email_preferences
+        user.save(update_fields=changed)
+    return changed
+
+
+def set_language(*, user: User, language: str) -> bool:
+    """Switch the portal's language for `user`; True when it changed."""
+    if language not in Language.values:
+        raise ValueError(_("Unknown language."))
+    if user.language == language:
+        return False
+    user.language = language
+    user.save(update_fields=["language"])
+    return True

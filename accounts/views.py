@@ -175,10 +175,11 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 def preferences(request: HttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        user = request.user
-        user.language = form.cleaned_data["language"]
-        user.email_preferences = {kind: form.cleaned_data[f"email_{kind}"] for kind in Notification.Kind.values}
-        user.save(update_fields=["language", "email_preferences"])
+        services.save_preferences(
+            user=request.user,
+            language=form.cleaned_data["language"],
+            email_preferences={kind: form.cleaned_data[f"email_{kind}"] for kind in Notification.Kind.values},
+        )
         messages.success(request, _("Your settings were saved."))
         return redirect("accounts:preferences")
     return render(request, "accounts/preferences.html", {"form": form})
@@ -190,10 +191,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
     response = HttpResponseRedirect(safe_next_url(request, "home"))
     if language in dict(settings.LANGUAGES):
-        if request.user.is_authenticated and request.user.language != language:
-            request.user.language = language
-            request.user.save(update_fields=["language"])
-        elif not request.user.is_authenticated:
+        if request.user.is_authenticated:
+            services.set_language(user=request.user, language=language)
+        else:
             # Chosen on the login page: saved on the account at sign-in
             # (accounts.signals). A cookie alone would not do, since a shared
             # workshop tablet would impose one person's choice on everyone.

@@ -69,3 +69,24 @@ def test_preferences_refuse_an_unknown_language_and_keep_the_settings(client_for
     assert response.context["form"].errors["language"]
     technician.refresh_from_db()
     assert (technician.language, technician.email_preferences) == ("ja", {})
+
+
+def test_the_language_service_refuses_an_unknown_language_and_saves_a_known_one(sales_rep):
+    from accounts import services
+
+    with pytest.raises(ValueError):
+        services.set_language(user=sales_rep, language="xx")
+    assert services.set_language(user=sales_rep, language="en") is True
+    sales_rep.refresh_from_db()
+    assert sales_rep.language == "en"
+    assert services.set_language(user=sales_rep, language="en") is False
+
+
+def test_saving_preferences_writes_only_what_changed(sales_rep):
+    from accounts import services
+
+    assert services.save_preferences(user=sales_rep, language=sales_rep.language, email_preferences={}) == []
+    changed = services.save_preferences(user=sales_rep, language="en", email_preferences={"message": False})
+    assert changed == ["language", "email_preferences"]
+    sales_rep.refresh_from_db()
+    assert (sales_rep.language, sales_rep.wants_email("message")) == ("en", False)

@@ -91,7 +91,7 @@ def job_for_a_new_customer(title: str, **extra) -> RepairJob:
     """What the sales rep's intake form creates, written through the same service."""
     return services.intake(
         by=User.objects.get(email=SALES),
-        data={
+        **{
             "customer": None,
             "new_customer_name": "試験 春子",
             "new_customer_kana": "シケン ハルコ",
