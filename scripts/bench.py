@@ -42,7 +42,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from accounts.models import User
 from dealership.models import Branch, Customer
-from repairs.models import JobKind, RepairJob, Status, StatusChange
+from repairs.models import JobEvent, JobKind, RepairJob, Status
 
 call_command("seed_demo", verbosity=0)
 rng = random.Random(7)
@@ -72,10 +72,10 @@ for branch in branches:
         job.number = f"R-B-{{job.pk:06d}}"
         steps = ["received", "diagnosing", "in_progress", "quality_check", job.status][: 2 + job.pk % 4]
         for step, status in enumerate(steps):
-            history.append(StatusChange(job=job, from_status="", to_status=status, by=owner,
+            history.append(JobEvent(job=job, kind="status" if step else "created", to_status=status, by=owner,
                 at=job.received_at + timedelta(hours=step)))
     RepairJob.objects.bulk_update(created, ["number"], batch_size=1000)
-    StatusChange.objects.bulk_create(history, batch_size=2000)
+    JobEvent.objects.bulk_create(history, batch_size=2000)
 user = User.objects.get(email="sales@example.com")
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
@@ -90,7 +90,7 @@ post_message(job_for_thread, by=poster, body="bench thread message")
 print("THREAD", job_for_thread.pk)
 print("SESSION", session.session_key)
 print("JOB", job.pk)
-print("COUNT", RepairJob.objects.count(), StatusChange.objects.count())
+print("COUNT", RepairJob.objects.count(), JobEvent.objects.count())
 """
 
 
