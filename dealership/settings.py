@@ -216,6 +216,14 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
+# Cross-department loops (repairs): an undecided customer approval alerts the
+# sales owner and the advisor again after this many minutes (once); the
+# customer's status link works until this many days after delivery; the
+# public status page answers this many requests per minute per address.
+APPROVAL_REMINDER_MINUTES = env.int("APPROVAL_REMINDER_MINUTES", default=120)
+STATUS_LINK_DAYS_AFTER_DELIVERY = env.int("STATUS_LINK_DAYS_AFTER_DELIVERY", default=14)
+STATUS_PAGE_REQUESTS_PER_MINUTE = env.int("STATUS_PAGE_REQUESTS_PER_MINUTE", default=30)
+
 # Customer surveys (feedback/): hours after delivery before the customer is
 # asked, days a survey link stays valid, and survey page requests allowed per
 # minute from one client address (the pages are public).
@@ -247,6 +255,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "alert-jobs-at-risk": {
         "task": "repairs.tasks.alert_jobs_at_risk",
+        "schedule": 300.0,
+    },
+    "remind-undecided-approvals": {
+        "task": "repairs.tasks.remind_undecided_approvals",
         "schedule": 300.0,
     },
     "invite-delivered-jobs-to-survey": {

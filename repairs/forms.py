@@ -222,3 +222,81 @@ class MessageForm(forms.Form):
         if not (cleaned.get("body") or "").strip() and not cleaned.get("photos") and "photos" not in self.errors:
             raise forms.ValidationError(_("Write a message or add a photo."))
         return cleaned
+
+
+# --- Cross-department loops: approvals, leads, the customer's status link ---
+
+
+class ApprovalRequestForm(forms.Form):
+    """Extra work found: what, why, the estimate (whole yen, tax included) and photos."""
+
+    work = forms.CharField(label=_("Extra work needed"), max_length=200)
+    reason = forms.CharField(
+        label=_("Why (what you found)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False
+    )
+    # Text, not a number input: "35,000" or full-width digits are what people
+    # type on a Japanese phone keyboard; services.parse_estimate checks it.
+    estimate_yen = forms.CharField(
+        label=_("Estimate in yen, tax included"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        help_text=_("Whole yen, tax included, e.g. 35000."),
+    )
+    photos = MultiplePhotoField(label=_("Photos (optional)"), required=False)
+
+    def clean_estimate_yen(self) -> int:
+        from .services import JobError, parse_estimate
+
+        try:
+            return parse_estimate(self.cleaned_data["estimate_yen"])
+        except JobError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+class ApprovalDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("The customer's answer"),
+        choices=[
+            ("approved", _("Approved")),
+            ("declined", _("Declined")),
+            ("unreachable", _("Could not reach (try again later)")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    contact_method = forms.ChoiceField(label=_("How you contacted the customer"), choices=())
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        from .models import ApprovalRequest
+
+        super().__init__(*args, **kwargs)
+        self.fields["contact_method"].choices = ApprovalRequest.ContactMethod.choices
+        self.fields["contact_method"].initial = ApprovalRequest.ContactMethod.PHONE
+
+
+class LeadForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Why this could interest sales"), choices=(), widget=forms.RadioSelect)
+    note = forms.CharField(
+        label=_("Note for sales"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500, required=False
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from .models import SalesLead
+
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = SalesLead.Reason.choices
+
+
+class LeadUpdateForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=())
+    outcome_note = forms.CharField(label=_("Outcome"), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        from .models import SalesLead
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = SalesLead.State.choices
+
+
+class HandoverForm(forms.Form):
+    version = forms.IntegerField(min_value=1, max_value=2**31 - 1)

@@ -11,3 +11,9 @@ from . import services
 def alert_jobs_at_risk() -> int:
     """Every 5 minutes: tell advisor and sales owner about missed or soon-missed promises."""
     return services.alert_jobs_at_risk()
+
+
+@shared_task
+def remind_undecided_approvals() -> int:
+    """Every 5 minutes: alert sales owner and advisor once about approvals left undecided too long."""
+    return services.remind_undecided_approvals()

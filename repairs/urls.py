@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_loops
 
 app_name = "repairs"
 
@@ -25,4 +25,18 @@ urlpatterns = [
         views.attachment_file,
         name="attachment_file",
     ),
+    # Cross-department loops (repairs/views_loops.py).
+    path("<int:pk>/loops/", views_loops.job_loops, name="job_loops"),
+    path("<int:pk>/approval/", views_loops.approval_new, name="approval_new"),
+    path("approvals/", views_loops.approvals, name="approvals"),
+    path("approvals/<int:approval_id>/", views_loops.approval_decide, name="approval_decide"),
+    path("my-requests/", views_loops.my_requests, name="my_requests"),
+    path("<int:pk>/handover/", views_loops.handover, name="handover"),
+    path("<int:pk>/lead/", views_loops.lead_new, name="lead_new"),
+    path("leads/", views_loops.leads, name="leads"),
+    path("leads/<int:lead_id>/", views_loops.lead_update, name="lead_update"),
+    path("<int:pk>/status-links/", views_loops.status_link_create, name="status_link_create"),
+    path("<int:pk>/status-links/<int:link_id>/revoke/", views_loops.status_link_revoke, name="status_link_revoke"),
+    # The customer's page: no login, signed token (see views_loops.status_page).
+    path("status/<str:token>/", views_loops.status_page, name="status_page"),
 ]
