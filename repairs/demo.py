@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
@@ -140,9 +141,15 @@ def _seed_branch(branch: Branch, rng: random.Random) -> int:
                 by = technician or advisor
             change_status(job, to=status, by=by, note=rng.choice(NOTES) if step else "", expected_version=None, at=at)
         jobs += 1
-    Notification.objects.filter(
+    # History already seen: everything about finished jobs, and the intake and
+    # assignment news of the rest (the demo opens every job at once).
+    about_branch = Notification.objects.filter(
         target_type=ContentType.objects.get_for_model(RepairJob),
-        target_id__in=RepairJob.objects.filter(branch=branch, status__in=FINISHED_STATUSES).values("pk"),
+        target_id__in=RepairJob.objects.filter(branch=branch).values("pk"),
+    )
+    about_branch.filter(
+        Q(target_id__in=RepairJob.objects.filter(branch=branch, status__in=FINISHED_STATUSES).values("pk"))
+        | Q(kind__in=[Notification.Kind.JOB_CREATED, Notification.Kind.JOB_ASSIGNED])
     ).update(read_at=now)
     Branch.touch(branch.pk)
     return jobs
