@@ -81,7 +81,7 @@ def seed(data: dict, rng: random.Random) -> dict:
         if RepairJob.objects.filter(branch=branch).exists():
             continue
         created += _seed_branch(branch, rng)
-    return {"jobs_created": created, **seed_threads(data, rng)}
+    return {"jobs_created": created, **seed_threads(data, rng), **seed_loops(data, rng)}
 
 
 def _seed_branch(branch: Branch, rng: random.Random) -> int:
@@ -139,7 +139,7 @@ def _seed_branch(branch: Branch, rng: random.Random) -> int:
                 by = job.sales_owner if job.sales_owner and job.sales_owner.role == Role.SALES_REP else advisor
             else:
                 by = technician or advisor
-            change_status(job, to=status, by=by, note=rng.choice(NOTES) if step else "", expected_version=None, at=at)
+            _demo_move(job, status, by=by, note=rng.choice(NOTES) if step else "", at=at, rng=rng, advisor=advisor)
         jobs += 1
     # History already seen: everything about finished jobs, and the intake and
     # assignment news of the rest (the demo opens every job at once).
@@ -226,3 +226,115 @@ def seed_threads(data: dict, rng: random.Random) -> dict:
         email_status=Notification.EmailStatus.SKIPPED
     )
     return {"messages_posted": posted}
+
+
+# --- Cross-department loops: approvals, leads, the customer's status link ---
+
+EXTRA_WORK = [
+    ("リアブレーキパッド交換", "残り2mm。次回点検までもちません。", 35200),
+    ("バッテリー交換", "CCA値が基準の60%。冬場の始動不良のおそれ。", 22000),
+    ("フロントワイパーブレード交換", "拭きムラあり。", 4400),
+    ("エアコンフィルター交換", "目詰まりと異臭あり。", 5500),
+    ("Timing belt replacement", "Cracks on the belt surface; due at 100,000 km anyway.", 88000),
+    ("タイヤ4本交換", "スリップサイン露出。", 96800),
+]
+DECISION_NOTES = ["", "電話でご了承いただきました", "費用を抑えたいとのこと", "Customer agreed by LINE", ""]
+
+
+def _demo_move(
+    job: RepairJob, status: str, *, by: User, note: str, at, rng: random.Random, advisor: User | None
+) -> None:
+    """One step of a demo job's history, through the service the portal itself would call.
+
+    A move into awaiting approval is an approval request; the move out of it
+    is the sales rep recording the customer's answer, so the demo's approvals
+    are decided as fast or as slowly as its history happened to go.
+    """
+    from . import permissions
+    from .models import OPEN_APPROVAL_STATUSES, ApprovalRequest
+    from .services import record_approval_decision, request_approval
+
+    if status == S.AWAITING_APPROVAL and permissions.can_request_approval(by, job):
+        work, reason, estimate = rng.choice(EXTRA_WORK)
+        request_approval(job, by=by, work=work, reason=reason, estimate_yen=estimate, at=at)
+        return
+    if job.status == S.AWAITING_APPROVAL and status == S.IN_PROGRESS:
+        approval = job.approvals.filter(status__in=OPEN_APPROVAL_STATUSES).first()
+        decider = (
+            job.sales_owner if job.sales_owner and permissions.can_decide_approval(job.sales_owner, job) else advisor
+        )
+        if approval is not None and decider is not None:
+            record_approval_decision(
+                approval,
+                by=decider,
+                decision=rng.choice([ApprovalRequest.Decision.APPROVED] * 3 + [ApprovalRequest.Decision.DECLINED]),
+                contact_method=rng.choice(["phone", "phone", "line", "in_person", "email"]),
+                note=rng.choice(DECISION_NOTES),
+                at=at,
+            )
+            return
+    change_status(job, to=status, by=by, note=note, expected_version=None, at=at)
+
+
+LEAD_SCRIPT = [
+    ("costly_repair", "13年目のお車で修理費が20万円を超えそうです。買い替えのご提案を。", "new", ""),
+    ("new_models", "待合室で新型ハイブリッドのカタログをご覧になっていました。", "contacted", "来週土曜に試乗のご予約"),
+    ("inspection_due", "車検満了まで2か月。", "converted", "車検のご予約をいただきました"),
+    ("wear_parts", "タイヤ残溝2mm、バッテリーも弱っています。", "dismissed", "今回は見送りとのこと"),
+    ("other", "Customer mentioned a second car for their daughter.", "new", ""),
+    ("new_models", "EVに関心あり。", "contacted", "カタログ送付済み"),
+]
+
+
+def seed_loops(data: dict, rng: random.Random) -> dict:
+    """Leads in every status, an unanswered call on a pending approval, and one
+    live status link for the demo sales rep (printed by `make run`)."""
+    from .models import CustomerStatusLink, SalesLead
+    from .services import create_status_link, flag_sales_lead, record_approval_decision, update_lead
+
+    if SalesLead.objects.exists() or CustomerStatusLink.objects.exists():
+        return {}
+    now = timezone.now()
+    leads = 0
+    for branch in Branch.objects.all():
+        staff = User.objects.filter(branch=branch, is_active=True)
+        flaggers = list(staff.filter(role__in=[Role.TECHNICIAN, Role.SERVICE_ADVISOR]).order_by("pk"))
+        manager = staff.filter(role=Role.MANAGER).first()
+        active = (
+            RepairJob.objects.filter(branch=branch)
+            .exclude(status__in=FINISHED_STATUSES)
+            .select_related("customer__sales_owner", "sales_owner", "vehicle", "technician", "service_advisor")
+            .order_by("pk")
+        )
+        for index, (job, (reason, note, status, outcome)) in enumerate(zip(active, LEAD_SCRIPT, strict=False)):
+            if not flaggers:
+                break
+            flagged_at = min(job.received_at + timedelta(hours=1), now - timedelta(hours=2))
+            lead = flag_sales_lead(job, by=flaggers[index % len(flaggers)], reason=reason, note=note, at=flagged_at)
+            leads += 1
+            updater = lead.owner or manager
+            if status != SalesLead.State.NEW and updater is not None:
+                update_lead(lead, by=updater, status=status, outcome_note=outcome, at=flagged_at + timedelta(hours=1))
+        # One pending approval had an unanswered call: "try again later".
+        pending = (
+            RepairJob.objects.filter(branch=branch, status=S.AWAITING_APPROVAL, approvals__status="pending")
+            .select_related("sales_owner", "vehicle", "customer")
+            .first()
+        )
+        if pending is not None and pending.sales_owner is not None:
+            approval = pending.approvals.filter(status="pending").first()
+            try_at = min(approval.requested_at + timedelta(minutes=20), now)
+            record_approval_decision(
+                approval, by=pending.sales_owner, decision="unreachable", contact_method="phone", at=try_at
+            )
+    link_url = ""
+    sales = User.objects.filter(email="sales@example.com").first()
+    if sales is not None:
+        mine = RepairJob.objects.filter(branch_id=sales.branch_id, sales_owner=sales).order_by("pk")
+        job = mine.filter(status=S.IN_PROGRESS).first() or mine.exclude(status__in=FINISHED_STATUSES).first()
+        if job is not None:
+            link_url = create_status_link(job, by=sales).public_url
+    Notification.objects.filter(email_status=Notification.EmailStatus.PENDING).update(
+        email_status=Notification.EmailStatus.SKIPPED
+    )
+    return {"leads_flagged": leads, "status_link_url": link_url}
