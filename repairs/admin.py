@@ -188,3 +188,105 @@ class JobReadMarkerAdmin(admin.ModelAdmin):
     list_display = ["job", "user", "read_at"]
     list_select_related = ["job", "user"]
     raw_id_fields = ["job", "user"]
+
+
+# --- Cross-department loops: every change goes through the services ----------------
+
+from .models import ApprovalRequest, CustomerStatusLink, SalesLead  # noqa: E402
+
+
+def _decision_action(decision: str):
+    def action(modeladmin, request, queryset):
+        decided = 0
+        for approval in queryset.select_related("job", "job__vehicle", "job__customer"):
+            try:
+                services.record_approval_decision(
+                    approval,
+                    by=request.user,
+                    decision=decision,
+                    contact_method=ApprovalRequest.ContactMethod.PHONE,
+                    note=str(_("Recorded in the admin site")),
+                )
+                decided += 1
+            except (services.JobError, PermissionDenied) as error:
+                modeladmin.message_user(request, f"{approval.job.number}: {error}", messages.WARNING)
+        if decided:
+            modeladmin.message_user(
+                request, _("%(count)d decision(s) recorded.") % {"count": decided}, messages.SUCCESS
+            )
+
+    action.__name__ = f"record_{decision}"
+    action.short_description = _("Record “%(decision)s” (by phone) for the selected requests") % {
+        "decision": ApprovalRequest.Decision(decision).label
+    }
+    return action
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    """Requests are raised on the job page (they move the job); decisions go through the service."""
+
+    list_display = ["job", "work", "estimate_yen", "status", "requested_by", "requested_at", "decided_by", "decided_at"]
+    list_filter = ["status", "contact_method"]
+    list_select_related = ["job", "requested_by", "decided_by"]
+    search_fields = ["job__number", "work"]
+    raw_id_fields = ["job", "requested_by", "decided_by", "message"]
+    actions = [_decision_action(decision) for decision in ("approved", "declined", "unreachable")]
+
+
+class SalesLeadAdminForm(forms.ModelForm):
+    class Meta:
+        model = SalesLead
+        fields = ["status", "outcome_note"]
+
+
+@admin.register(SalesLead)
+class SalesLeadAdmin(admin.ModelAdmin):
+    """Only the follow-up is edited here, through `update_lead` (timeline and the flagger's alert)."""
+
+    form = SalesLeadAdminForm
+    list_display = ["job", "reason", "status", "owner", "flagged_by", "created_at"]
+    list_filter = ["status", "reason", "branch"]
+    list_select_related = ["job", "owner", "flagged_by"]
+    search_fields = ["job__number", "note", "outcome_note"]
+    readonly_fields = ["job", "branch", "customer", "flagged_by", "owner", "reason", "note", "created_at", "updated_at"]
+    fields = [*readonly_fields[:7], "status", "outcome_note", *readonly_fields[7:]]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: SalesLead, form, change: bool) -> None:
+        lead = SalesLead.objects.select_related("job", "job__vehicle").get(pk=obj.pk)
+        try:
+            services.update_lead(
+                lead,
+                by=request.user,
+                status=form.cleaned_data["status"],
+                outcome_note=form.cleaned_data["outcome_note"],
+            )
+        except (services.JobError, PermissionDenied) as error:
+            self.message_user(request, f"{lead.job.number}: {error}", messages.ERROR)
+
+
+@admin.action(description=_("Revoke the selected status links"))
+def revoke_links(modeladmin, request, queryset):
+    for link in queryset.filter(revoked_at__isnull=True).select_related("job", "job__vehicle", "created_by"):
+        try:
+            services.revoke_status_link(link, by=request.user)
+        except (services.JobError, PermissionDenied) as error:
+            modeladmin.message_user(request, f"{link.job.number}: {error}", messages.WARNING)
+
+
+@admin.register(CustomerStatusLink)
+class CustomerStatusLinkAdmin(ReadOnlyAdmin):
+    """Links are made on the job page; here they can only be revoked (through the service)."""
+
+    list_display = ["job", "created_by", "created_at", "expires_at", "revoked_at", "revoked_by"]
+    list_select_related = ["job", "created_by", "revoked_by"]
+    search_fields = ["job__number"]
+    exclude = ["public_id"]  # the key to the customer's page stays out of the admin
+    raw_id_fields = ["job", "created_by", "revoked_by"]
+    actions = [revoke_links]

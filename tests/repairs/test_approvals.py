@@ -445,3 +445,21 @@ def test_the_waiting_list_costs_the_same_queries_for_many_requests(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("repairs:approvals"))
     assert response.content.decode().count('data-job="') == 6
+
+
+# --- the admin ----------------------------------------------------------------------
+
+
+def test_the_admin_records_a_decision_only_through_the_service(client, branch, approval, technician):
+    superuser = UserFactory(email="root@example.com", branch=branch, is_staff=True, is_superuser=True, role="manager")
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:repairs_approvalrequest_changelist"),
+        {"action": "record_approved", "_selected_action": [approval.pk]},
+    )
+    assert response.status_code == 302
+    approval.refresh_from_db()
+    assert (approval.status, approval.decided_by) == ("approved", superuser)
+    assert RepairJob.objects.get(pk=approval.job_id).status == "in_progress"
+    assert JobEvent.objects.filter(job_id=approval.job_id, kind="approval_decided", by=superuser).exists()
+    assert technician.email in told("approval_decided")

@@ -241,3 +241,18 @@ def test_a_technician_may_not_confirm_a_handover(client_for, pdi, technician):
 def test_another_branch_gets_404_on_the_handover(client_for, pdi, other_branch_manager):
     response = client_for(other_branch_manager).post(reverse("repairs:handover", args=[pdi.pk]), {"version": 1})
     assert response.status_code == 404
+
+
+# --- the admin ----------------------------------------------------------------------
+
+
+def test_the_admin_updates_a_lead_only_through_the_service(client, branch, lead, technician):
+    superuser = UserFactory(email="root@example.com", branch=branch, is_staff=True, is_superuser=True, role="manager")
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:repairs_saleslead_change", args=[lead.pk]), {"status": "converted", "outcome_note": "成約"}
+    )
+    assert response.status_code == 302
+    assert SalesLead.objects.get(pk=lead.pk).status == "converted"
+    assert JobEvent.objects.filter(job=lead.job, kind="lead_updated", by=superuser).exists()
+    assert told("lead_updated") == {technician.email}

@@ -239,3 +239,19 @@ def test_creating_a_link_needs_a_signed_in_user(client, job):
     response = client.post(reverse("repairs:status_link_create", args=[job.pk]))
     assert response.status_code == 302
     assert not CustomerStatusLink.objects.exists()
+
+
+def test_the_admin_revokes_links_only_through_the_service(client, branch, link):
+    from tests.factories import UserFactory
+
+    superuser = UserFactory(email="root@example.com", branch=branch, is_staff=True, is_superuser=True, role="manager")
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:repairs_customerstatuslink_changelist"),
+        {"action": "revoke_links", "_selected_action": [link.pk]},
+    )
+    assert response.status_code == 302
+    assert CustomerStatusLink.objects.get(pk=link.pk).revoked_by == superuser
+    assert JobEvent.objects.filter(kind="link_revoked", by=superuser).count() == 1
+    client.logout()
+    assert client.get(link.public_url).status_code == 410
