@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -249,6 +250,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 # The one place periodic work is declared. Each entry is a thin task.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Daily at 00:20 local time: the trend charts' KPI snapshots (recent days recomputed).
+    "take-kpi-snapshots": {
+        "task": "goals.tasks.take_kpi_snapshots",
+        "schedule": crontab(hour=0, minute=20),
+    },
     "sweep-pending-notifications": {
         "task": "dealership.tasks.sweep_pending_notifications",
         "schedule": 60.0,

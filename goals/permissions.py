@@ -68,4 +68,56 @@ def navigation_items(user: User) -> list[dict[str, Any]]:
     """Every signed-in person of a branch has the events screen."""
     if not user.is_authenticated:
         return []
-    return [{"url": reverse("goals:event_list"), "label": _("Events"), "icon": "calendar-event", "name": "event_list"}]
+    return [
+        {"url": reverse("goals:event_list"), "label": _("Events"), "icon": "calendar-event", "name": "event_list"},
+        *kpi_navigation_items(user),
+    ]
+
+
+# --- Shared goals and KPIs (DESIGN.md matrix: "goals, KPI dashboard — view / manage") ---
+# Everyone of a branch views its figures and goals; managers set goals and
+# enter the figures from outside the portal. The figures of all branches
+# together are for people who see all branches; goals for all branches are
+# team goals everyone sees (they show company totals, never a branch's).
+
+
+def can_see_kpis(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and (user.branch_id or user.sees_all_branches))
+
+
+def can_see_branch_figures(user: User, branch) -> bool:
+    """`branch=None` is every branch together."""
+    if not can_see_kpis(user):
+        return False
+    if user.sees_all_branches:
+        return True
+    return branch is not None and branch.pk == user.branch_id
+
+
+def can_see_goal(user: User, goal) -> bool:
+    return can_see_kpis(user) and (
+        goal.branch_id is None or user.sees_all_branches or goal.branch_id == user.branch_id
+    )
+
+
+def can_manage_goals(user: User) -> bool:
+    return can_see_kpis(user) and user.is_manager
+
+
+def can_set_goal_for(user: User, branch) -> bool:
+    """A goal for all branches needs all-branch scope; a branch's goal, its manager."""
+    return can_manage_goals(user) and can_see_branch_figures(user, branch)
+
+
+def can_manage_goal(user: User, goal) -> bool:
+    return can_see_goal(user, goal) and can_set_goal_for(user, goal.branch)
+
+
+def can_enter_manual_values(user: User, branch) -> bool:
+    return branch is not None and can_manage_goals(user) and can_see_branch_figures(user, branch)
+
+
+def kpi_navigation_items(user: User) -> list[dict[str, Any]]:
+    if not can_see_kpis(user):
+        return []
+    return [{"url": reverse("goals:kpi_dashboard"), "label": _("Goals & KPIs"), "icon": "graph-up", "name": "kpi"}]
