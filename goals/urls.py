@@ -16,6 +16,7 @@ urlpatterns = [
     path("events/<int:pk>/action-items/", views.action_item_add, name="action_item_add"),
     path("events/<int:pk>/event.ics", views.event_ics, name="event_ics"),
     path("events/<int:pk>/materials/<int:material_id>/", views.material_file, name="material_file"),
+    path("events/<int:pk>/materials/<int:material_id>/remove/", views.material_remove, name="material_remove"),
     path("action-items/<int:pk>/done/", views.action_item_done, name="action_item_done"),
     path("calendar/", views.calendar_page, name="calendar"),
     path("calendar/reset/", views.calendar_reset, name="calendar_reset"),
