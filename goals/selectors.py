@@ -94,11 +94,14 @@ def event_participants(event: TeamEvent) -> list[EventParticipant]:
 
 
 def event_action_items(event: TeamEvent) -> list[ActionItem]:
-    return list(
+    items = list(
         ActionItem.objects.filter(event=event)
         .select_related("assignee", "done_by")
         .order_by("done_at", "due_date", "id")
     )
+    for item in items:
+        item.event = event  # the permission checks read it: no query per item
+    return items
 
 
 def branch_staff(branch_id: int) -> QuerySet[User]:

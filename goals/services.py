@@ -177,6 +177,16 @@ def check_material(upload: UploadedFile) -> None:
         raise EventError(_("{name} is larger than 20 MB.").format(name=name[:80]))
 
 
+def remove_material(material: EventMaterial, *, by: User) -> None:
+    """Take a file off an event; the stored file goes after the row is gone for good."""
+    if not permissions.can_manage_event(by, material.event):
+        raise PermissionDenied
+    stored = material.file
+    with transaction.atomic():
+        material.delete()
+        transaction.on_commit(lambda: stored.storage.delete(stored.name))
+
+
 def plan_event(
     *,
     by: User,

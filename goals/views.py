@@ -61,7 +61,13 @@ def event_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "goals/event_list.html",
-        {"events": events, "page": page, "show_past": show_past, "can_plan": permissions.can_plan_event(user)},
+        {
+            "events": events,
+            "page": page,
+            "show_past": show_past,
+            "can_plan": permissions.can_plan_event(user),
+            "can_manage_organisers": permissions.can_manage_organisers(user),
+        },
     )
 
 
@@ -285,6 +291,18 @@ def material_file(request: HttpRequest, pk: int, material_id: int) -> FileRespon
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+@require_POST
+def material_remove(request: HttpRequest, pk: int, material_id: int) -> HttpResponse:
+    event = _get_managed_event(request, pk)
+    material = EventMaterial.objects.select_related("event").filter(pk=material_id, event=event).first()
+    if material is None:
+        raise Http404
+    services.remove_material(material, by=request.user)
+    messages.success(request, _("%(name)s was removed.") % {"name": material.original_name})
+    return redirect(event)
 
 
 @login_required

@@ -445,3 +445,38 @@ def test_staff_cannot_name_organisers_and_another_branch_cannot_be_named(
     response = client_for(manager).post(reverse("goals:organisers"), {"user": other_branch_user.pk})
     assert response.status_code == 400
     assert not Organiser.objects.exists()
+
+
+def test_the_manager_removes_a_material_and_staff_cannot(client_for, manager, sales_rep, other_branch_manager):
+    client_for(manager).post(
+        reverse("goals:event_create"),
+        form_data(materials=[SimpleUploadedFile("古い資料.pdf", b"%PDF-1.4", content_type="application/pdf")]),
+    )
+    material = EventMaterial.objects.get()
+    url = reverse("goals:material_remove", args=[material.event_id, material.pk])
+
+    assert client_for(sales_rep).post(url).status_code == 403
+    assert client_for(other_branch_manager).post(url).status_code == 404
+    assert client_for(manager).get(url).status_code == 405
+    assert EventMaterial.objects.exists()
+    assert client_for(manager).post(url).status_code == 302
+    assert not EventMaterial.objects.exists()
+
+
+def test_the_event_page_costs_the_same_queries_for_few_or_many_participants_and_items(
+    client_for, plan, manager, branch, django_assert_max_num_queries
+):
+    from tests.factories import UserFactory
+
+    event = plan()
+    client = client_for(manager)
+    client.get(event.get_absolute_url())
+    with django_assert_max_num_queries(20) as few:
+        client.get(event.get_absolute_url())
+    for index in range(6):
+        person = UserFactory(branch=branch, department=Department.SALES)
+        services.rsvp(event, by=person, answer=RSVP.YES)
+        services.add_action_item(event, by=manager, text=f"宿題 {index}", assignee=person)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(event.get_absolute_url())
+    assert len(response.context["action_items"]) == 6
