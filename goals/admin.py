@@ -115,3 +115,49 @@ class CalendarFeedAdmin(ReadOnlyAdmin):
         for feed in queryset.select_related("user"):
             services.reset_calendar_secret(user=feed.user)
         self.message_user(request, _("New calendar addresses made."), messages.SUCCESS)
+
+
+# --- Shared goals and KPIs -----------------------------------------------------------------------------------
+from .models import Goal, KpiSnapshot, ManualKpiValue  # noqa: E402  (appended section; the events imports stay as they are)
+
+
+@admin.register(Goal)
+class GoalAdmin(ReadOnlyAdmin):
+    """Goals are set in the portal (managers, with their branch checked); the admin archives them."""
+
+    list_display = ["metric", "target", "period", "start_date", "end_date", "branch", "created_by", "archived_at"]
+    list_filter = ["metric", "branch", "period"]
+    list_select_related = ["branch", "created_by"]
+    actions = ["archive_goals"]
+
+    @admin.action(description=_("Archive the selected goals"))
+    def archive_goals(self, request, queryset) -> None:
+        from . import kpi_services
+
+        archived = 0
+        for goal in queryset.select_related("branch"):
+            try:
+                kpi_services.archive_goal(goal, by=request.user)
+                archived += 1
+            except PermissionDenied:
+                self.message_user(request, f"{goal}: {_('not allowed')}", messages.WARNING)
+        if archived:
+            self.message_user(request, _("%(count)d goal(s) archived.") % {"count": archived}, messages.SUCCESS)
+
+
+@admin.register(ManualKpiValue)
+class ManualKpiValueAdmin(ReadOnlyAdmin):
+    list_display = ["metric", "branch", "date", "value", "entered_by", "entered_at"]
+    list_filter = ["metric", "branch"]
+    date_hierarchy = "date"
+    list_select_related = ["branch", "entered_by"]
+
+
+@admin.register(KpiSnapshot)
+class KpiSnapshotAdmin(ReadOnlyAdmin):
+    """Written only by the nightly task and `manage.py backfill_kpis`."""
+
+    list_display = ["metric", "branch", "date", "value", "computed_at"]
+    list_filter = ["metric", "branch"]
+    date_hierarchy = "date"
+    list_select_related = ["branch"]

@@ -14,6 +14,7 @@ def home_panels(user: User) -> list[dict]:
     """Two panels, three queries whatever the number of events or items."""
     items, open_count = selectors.my_open_action_items(user)
     return [
+        *goal_panels(user),
         {
             "title": _("My next events"),
             "icon": "calendar-event",
@@ -29,4 +30,22 @@ def home_panels(user: User) -> list[dict]:
             "items": items,
             "open_count": open_count,
         },
+    ]
+
+
+def goal_panels(user: User) -> list[dict]:
+    """The team's current goals: team figures only, nobody ranked (one aggregate per goal, at most four)."""
+    from .kpi_selectors import home_goals
+    from .permissions import can_see_kpis
+
+    if not can_see_kpis(user):
+        return []
+    return [
+        {
+            "title": _("Our team goals"),
+            "icon": "bullseye",
+            "template": "goals/partials/goal_home_panel.html",
+            "link": reverse("goals:kpi_dashboard"),
+            "cards": home_goals(user),
+        }
     ]

@@ -95,9 +95,7 @@ def can_see_branch_figures(user: User, branch) -> bool:
 
 
 def can_see_goal(user: User, goal) -> bool:
-    return can_see_kpis(user) and (
-        goal.branch_id is None or user.sees_all_branches or goal.branch_id == user.branch_id
-    )
+    return can_see_kpis(user) and (goal.branch_id is None or user.sees_all_branches or goal.branch_id == user.branch_id)
 
 
 def can_manage_goals(user: User) -> bool:

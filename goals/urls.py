@@ -24,3 +24,17 @@ urlpatterns = [
     path("organisers/", views.organisers, name="organisers"),
     path("organisers/<int:user_id>/remove/", views.organiser_remove, name="organiser_remove"),
 ]
+
+# Shared goals and the joint KPI dashboard (goals/kpi_views.py).
+from . import kpi_views  # noqa: E402  (kept beside its routes: the events routes above stay untouched)
+
+urlpatterns += [
+    path("kpis/", kpi_views.dashboard, name="kpi_dashboard"),
+    path("kpis/export.csv", kpi_views.export_csv, name="kpi_export"),
+    path("kpis/manual/", kpi_views.manual_values, name="kpi_manual"),
+    path("kpis/manual/import/", kpi_views.manual_import, name="kpi_manual_import"),
+    path("kpis/<slug:key>/", kpi_views.drilldown, name="kpi_drilldown"),
+    path("goals/new/", kpi_views.goal_create, name="goal_create"),
+    path("goals/<int:pk>/edit/", kpi_views.goal_edit, name="goal_edit"),
+    path("goals/<int:pk>/archive/", kpi_views.goal_archive, name="goal_archive"),
+]
