@@ -36,8 +36,8 @@ from .models import (
 )
 
 # Earlier visits added per branch, on top of the repairs demo's delivered jobs.
-PAST_VISITS_PER_BRANCH = 70
-ANSWER_RATE = 0.78
+PAST_VISITS_PER_BRANCH = 55
+ANSWER_RATE = 0.88
 PAST_TITLES = {
     JobKind.MAINTENANCE: ["12ヶ月点検", "オイル交換", "6ヶ月点検", "Oil and filter change"],
     JobKind.REPAIR: ["ブレーキパッド交換", "バッテリー交換", "Wiper motor replacement", "エアコン修理"],

@@ -370,8 +370,10 @@ def test_the_home_page_lists_my_items_due_first(client_for, sales_rep, customer,
     assert page.index("すぐ") < page.index("後で")
 
 
-def test_the_navigation_offers_results_voice_and_customers_to_every_role(client_for, technician):
-    page = client_for(technician).get("/").content.decode()
+def test_the_navigation_offers_results_and_voice_and_the_customer_search_is_one_tap_away(client_for, technician):
+    client = client_for(technician)
+    home = client.get("/").content.decode()
 
     for url in ("/voice/results/", "/voice/items/", "/voice/customers/"):
-        assert f'href="{url}"' in page
+        assert f'href="{url}"' in home
+    assert 'href="/voice/customers/"' in client.get("/voice/items/").content.decode()
