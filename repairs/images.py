@@ -60,10 +60,6 @@ def process_photo(upload: UploadedFile) -> Photo:
         raise ValidationError(_("The server is busy with other photos. Please send %(name)s again.") % {"name": name})
     try:
         image = _decode(upload, name)
-        # Turn the pixels the way the camera meant, then forget every other
-        # piece of metadata: EXIF (GPS position), XMP, ICC, comments, PNG text.
-        image = ImageOps.exif_transpose(image)
-        image.info = {}
         full = _jpeg(image, quality=85)
         thumb = image.copy()
         thumb.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
@@ -80,10 +76,8 @@ def process_photo(upload: UploadedFile) -> Photo:
 
 
 def _decode(upload: UploadedFile, name: str) -> Image.Image:
-    """The upload's pixels, at most MAX_EDGE on the long side, in L or RGB.
-
-    Orientation is still to be applied (the EXIF stays in `info` for that).
-    """
+    """The upload's pixels, upright, at most MAX_EDGE on the long side, in L or
+    RGB, and nothing else: no EXIF (GPS position), XMP, ICC, comment or PNG text."""
     unreadable = ValidationError(_("%(name)s is not a photo we can read (JPEG, PNG or WebP).") % {"name": name})
     try:
         upload.seek(0)
@@ -110,6 +104,10 @@ def _decode(upload: UploadedFile, name: str) -> Image.Image:
             # so that resampling and JPEG encoding see real colours.
             image = image.convert("L" if image.mode == "1" else "RGB")
         image.thumbnail((MAX_EDGE, MAX_EDGE))
+        # Turn the pixels the way the camera meant (a malformed EXIF block
+        # fails here, inside the net below), then forget all metadata.
+        image = ImageOps.exif_transpose(image)
+        image.info = {}
     except ValidationError:
         raise
     except Image.DecompressionBombError as error:
