@@ -46,14 +46,19 @@ def home_panels(user: User) -> list[dict]:
 
 
 def approval_panels(user: User) -> list[dict]:
-    """ "Approvals waiting for me", first on the home page of whoever records decisions.
+    """The "approvals waiting for me" panel, first on the home page of whoever records decisions.
 
     Its list polls the approvals screen (compact), so a new request appears
     without a reload. One query for the list, one for the ETag's marker.
     """
     from .selectors import approvals_page, board_etag
 
+    links = [{"url": reverse("repairs:leads"), "label": _("Leads"), "icon": "lightbulb"}]
+    if permissions.asks_for_internal_work(user):
+        links.insert(0, {"url": reverse("repairs:my_requests"), "label": _("My requests"), "icon": "box-seam"})
     if not permissions.waits_for_approvals(user):
+        # Technicians hear what became of their leads (lead_updated) and
+        # open the Leads page from any job; their home stays within budget.
         return []
     return [
         {
@@ -61,6 +66,7 @@ def approval_panels(user: User) -> list[dict]:
             "icon": "patch-question",
             "template": "repairs/partials/approvals_panel.html",
             "link": reverse("repairs:approvals"),
+            "links": links,
             "approvals": approvals_page(user),
             "etag": board_etag(user, "approvals", "compact").strip('"'),
         }

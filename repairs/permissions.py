@@ -161,7 +161,7 @@ def asks_for_internal_work(user: User) -> bool:
 
 
 def loops_navigation_items(user: User) -> list[dict[str, Any]]:
-    """Approvals (with the number waiting), My requests and Leads."""
+    """Approvals, with the number waiting for this user."""
     from django.utils.text import format_lazy
 
     from .selectors import approvals_waiting_for
@@ -179,15 +179,6 @@ def loops_navigation_items(user: User) -> list[dict[str, Any]]:
                 "count": waiting,
             }
         )
-    if asks_for_internal_work(user):
-        items.append(
-            {
-                "url": reverse("repairs:my_requests"),
-                "label": _("My requests"),
-                "icon": "box-seam",
-                "name": "my_requests",
-            }
-        )
-    if user.is_authenticated:
-        items.append({"url": reverse("repairs:leads"), "label": _("Leads"), "icon": "lightbulb", "name": "leads"})
+    # My requests and Leads are reached from the home panel and the job page:
+    # a sales rep's navigation bar is full already.
     return items

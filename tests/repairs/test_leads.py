@@ -209,7 +209,7 @@ def test_my_requests_lists_the_internal_requests_with_due_time_and_risk(client_f
     body = client_for(sales_rep).get(reverse("repairs:my_requests")).content.decode()
     assert pdi.number in body
     assert job.number not in body  # a repair the advisor opened is not the rep's request
-    assert "list-group-item-warning" in body  # due within the hour: at risk
+    assert f'data-job="{pdi.number}" data-risk="at_risk"' in body  # due within the hour
 
 
 def test_the_sales_rep_confirms_the_handover_of_a_ready_request(client_for, pdi, sales_rep, advisor):
