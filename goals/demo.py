@@ -180,7 +180,7 @@ def seed(data: dict, rng: random.Random) -> dict:
         planned += _seed_branch(branch, rng)
     if planned:
         _quiet_history()
-    return {"events_planned": planned}
+    return {"events_planned": planned} | seed_goals(data, rng)
 
 
 def _people(branch: Branch) -> dict[str, list[User]]:
@@ -272,3 +272,105 @@ def _quiet_history() -> None:
     Notification.objects.filter(
         target_type__in=[event_type, item_type], email_status=Notification.EmailStatus.PENDING
     ).update(email_status=Notification.EmailStatus.SKIPPED)
+
+
+# --- Shared goals and KPIs: figures from the DMS, goals in every state, 90 days of snapshots ---
+
+
+def seed_goals(data: dict, rng: random.Random) -> dict:
+    """Units sold for 90 days, goals on track / at risk / behind / met per branch, trend snapshots.
+
+    Targets are set from the demo's own figures so that each state shows
+    whatever day the demo is seeded; written through the services like
+    everything else. Runs once: a branch with goals is left alone.
+    """
+    from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+    from . import kpi_services
+    from .metrics import get_metric
+    from .models import Goal, GoalPeriod
+
+    today = timezone.localdate()
+    made = 0
+    for branch in Branch.objects.order_by("pk"):
+        managers = _people(branch)["manager"]
+        if not managers or Goal.objects.filter(branch=branch).exists():
+            continue
+        manager = managers[0]
+        for offset in range(90, 0, -1):
+            day = today - timedelta(days=offset)
+            sold = rng.choice([0, 0, 1, 1, 1, 2, 2, 3]) + (1 if day.weekday() >= 5 else 0)
+            kpi_services.record_manual_value(
+                by=manager, metric="units_sold", branch=branch, day=day, value=Decimal(sold)
+            )
+        # A 90-day window around today: half of it has passed, whatever the date.
+        start, end = today - timedelta(days=45), today + timedelta(days=44)
+        last_month_end = today.replace(day=1) - timedelta(days=1)
+
+        def value(key: str, first, until, branch=branch) -> float | None:
+            return get_metric(key).compute(branch, first, until)
+
+        def whole(number: float, rounding) -> Decimal:
+            return Decimal(str(number)).quantize(Decimal(1), rounding=rounding)
+
+        turnaround = value("avg_turnaround_hours", start, today + timedelta(days=1)) or 24
+        csat = value("csat", start, today + timedelta(days=1)) or 4
+        deliveries = value("new_car_deliveries", start, today + timedelta(days=1)) or 0
+        delivered = value("jobs_delivered", last_month_end.replace(day=1), today.replace(day=1)) or 0
+        sold = value("units_sold", today.replace(day=1), today + timedelta(days=1)) or 0
+        goals = [
+            # On track: the workshop keeps its average turnaround under a limit it beats.
+            (
+                "avg_turnaround_hours",
+                whole(turnaround * 1.2, ROUND_CEILING),
+                GoalPeriod.CUSTOM,
+                start,
+                end,
+                "完成検査の待ちを減らし、平均作業時間を守る",
+            ),
+            # At risk: satisfaction a little under its target.
+            (
+                "csat",
+                min(Decimal(5), Decimal(str(round(csat * 1.05, 2)))),
+                GoalPeriod.CUSTOM,
+                start,
+                end,
+                "納車時の説明を営業と整備で分担する",
+            ),
+            # Behind: a stretch target for new-car deliveries.
+            (
+                "new_car_deliveries",
+                max(Decimal(10), whole(deliveries * 3, ROUND_CEILING)),
+                GoalPeriod.CUSTOM,
+                start,
+                end,
+                "PDIの依頼を納車3営業日前までに",
+            ),
+            # Met: last month's deliveries.
+            ("jobs_delivered", whole(delivered, ROUND_FLOOR), GoalPeriod.MONTH, last_month_end, None, "先月の納車目標"),
+            # This month's units sold (from the DMS), whatever state it is in.
+            (
+                "units_sold",
+                whole(max(sold, 1) * 1.3, ROUND_CEILING),
+                GoalPeriod.MONTH,
+                today,
+                None,
+                "点検入庫のお客様に新型車のご案内を",
+            ),
+        ]
+        for metric, target, period, first, last, note in goals:
+            kpi_services.create_goal(
+                by=manager,
+                metric=metric,
+                target=target,
+                period=period,
+                start_date=first,
+                end_date=last,
+                branch=branch,
+                departments=[Department.SALES, Department.SERVICE],
+                note=note,
+            )
+            made += 1
+    if made:
+        kpi_services.backfill(today - timedelta(days=89), today)
+    return {"goals_set": made}

@@ -611,6 +611,28 @@ class CrossDepartmentParticipation(Metric):
 
         return _percent_or_none(cross_department_participation(branch, *bounds(start, end)).rate)
 
+    def daily(self, branch: Branch | None, start: date, end: date) -> dict[date, Value]:
+        """Only days with a session need the full figure; any other day is 0 % (or no data without staff)."""
+        from accounts.models import User
+
+        from .models import CROSS_DEPARTMENT_KINDS, TeamEvent
+
+        start_at, end_at = bounds(start, end)
+        sessions = TeamEvent.objects.filter(
+            kind__in=CROSS_DEPARTMENT_KINDS, cancelled_at__isnull=True, starts_at__gte=start_at, starts_at__lt=end_at
+        )
+        session_days = set(
+            _scoped(sessions, branch, "branch")
+            .annotate(day=TruncDate("starts_at", tzinfo=timezone.get_current_timezone()))
+            .values_list("day", flat=True)
+        )
+        has_staff = _scoped(User.objects.filter(is_active=True, branch__isnull=False), branch, "branch").exists()
+        quiet = 0.0 if has_staff else None
+        return {
+            day: self.compute(branch, day, day + timedelta(days=1)) if day in session_days else quiet
+            for day in days_between(start, end)
+        }
+
     def drilldown(self, branch: Branch | None, start: date, end: date) -> QuerySet:
         from .models import CROSS_DEPARTMENT_KINDS, EventParticipant
 

@@ -338,3 +338,20 @@ def test_an_all_branch_manager_sets_a_goal_for_every_branch(branch):
     )
     assert made.branch is None
     assert made.period_label == "2026-10-01 – 2026-12-15"
+
+
+def test_the_demo_sets_goals_in_every_state_and_90_days_of_snapshots_once():
+    from goals.kpi_selectors import goal_cards
+    from goals.models import ManualKpiValue
+
+    call_command("seed_demo", verbosity=0, stdout=io.StringIO())
+    manager = UserFactory.build(role=Role.MANAGER, all_branches=True, is_superuser=True)
+    goals = list(Goal.objects.select_related("branch"))
+    states = {card.progress.status for card in goal_cards(manager, goals)}
+    assert {GoalStatus.ON_TRACK, GoalStatus.AT_RISK, GoalStatus.BEHIND, GoalStatus.MET} <= states
+    days = KpiSnapshot.objects.filter(metric="jobs_delivered", branch=None).values_list("date", flat=True)
+    assert len(days) == 90
+    assert KpiSnapshot.objects.filter(metric="jobs_delivered", branch=None, value__gt=0).exists()
+    counts = (Goal.objects.count(), ManualKpiValue.objects.count(), KpiSnapshot.objects.count())
+    call_command("seed_demo", verbosity=0, stdout=io.StringIO())
+    assert (Goal.objects.count(), ManualKpiValue.objects.count(), KpiSnapshot.objects.count()) == counts

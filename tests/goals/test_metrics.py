@@ -359,6 +359,13 @@ def test_every_metric_s_daily_figures_equal_its_figure_for_each_single_day(branc
     job(branch, promised_at=at(5, 17), ready_at=at(5, 16))
     lead(branch, created=at(5, 8), status="converted", updated=at(6))
     ManualKpiValue.objects.create(metric="units_sold", branch=branch, date=date(2026, 10, 5), value=2)
+    study = TeamEvent.objects.create(
+        branch=branch, kind=EventKind.SHADOWING, title="現場体験", starts_at=at(5, 23, 30), ends_at=at(5, 23, 50)
+    )
+    for department, role in [(Department.SALES, Role.SALES_REP), (Department.SERVICE, Role.TECHNICIAN)]:
+        person = UserFactory(branch=branch, role=role, department=department)
+        EventParticipant.objects.create(event=study, user=person, attended=True)
+    UserFactory(branch=branch, role=Role.SALES_REP, department=Department.SALES)
     start, end = date(2026, 10, 2), date(2026, 10, 8)
     for key, metric in METRICS.items():
         daily = metric.daily(branch, start, end)
@@ -366,3 +373,6 @@ def test_every_metric_s_daily_figures_equal_its_figure_for_each_single_day(branc
         for day, value in daily.items():
             expected = metric.compute(branch, day, day + timedelta(days=1))
             assert value == pytest.approx(expected), (key, day)
+    participation = METRICS["cross_department_participation"].daily(branch, start, end)
+    assert participation[date(2026, 10, 5)] == pytest.approx(200 / 3)
+    assert participation[date(2026, 10, 6)] == 0
