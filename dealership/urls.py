@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import bench_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,3 +19,5 @@ urlpatterns = [
     path("team/", include("goals.urls")),
     path("admin/", admin.site.urls),
 ]
+# `make bench` only (settings.BENCHMARK_VIEWS): the floors every screen is measured against.
+urlpatterns += bench_views.urlpatterns()
