@@ -203,3 +203,29 @@ def test_opting_out_stops_the_customers_pending_invitations(make_delivered_job, 
 
 def test_a_customer_factory_without_email_really_has_none(branch):
     assert CustomerFactory(branch=branch, email="").email == ""
+
+
+@pytest.mark.parametrize(
+    ("kind", "intro"),
+    [
+        ("survey_low_score", "A customer answered the survey with a low score."),
+        ("voice_assigned", "A customer voice item is now yours."),
+        ("voice_updated", "A customer voice item you are on changed."),
+    ],
+)
+def test_each_staff_kind_of_customer_voice_has_its_own_email(kind, intro, branch, mailoutbox):
+    from dealership.emails import send_notification_email
+    from dealership.models import Notification
+    from tests.factories import UserFactory
+
+    recipient = UserFactory(branch=branch, language="en")
+    notification = Notification.objects.create(
+        recipient=recipient, kind=kind, template="R-1 Prius", url="/voice/items/1/"
+    )
+
+    send_notification_email(notification)
+
+    message = mailoutbox[0]
+    assert intro in message.body and "http://testserver/voice/items/1/" in message.body
+    assert message.subject.startswith("[Dealership Portal] [") and "R-1 Prius" in message.subject
+    assert '<html lang="en">' in message.alternatives[0][0]

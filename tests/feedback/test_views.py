@@ -377,3 +377,45 @@ def test_the_navigation_offers_results_and_voice_and_the_customer_search_is_one_
     for url in ("/voice/results/", "/voice/items/", "/voice/customers/"):
         assert f'href="{url}"' in home
     assert 'href="/voice/customers/"' in client.get("/voice/items/").content.decode()
+
+
+def test_the_voice_list_query_count_does_not_grow_with_the_items(client_for, sales_rep, advisor, branch):
+    client = client_for(sales_rep)
+
+    def record(count: int) -> None:
+        for index in range(count):
+            customer = CustomerFactory(branch=branch)
+            job = delivered_job(customer=customer, sales_owner=sales_rep, advisor=advisor)
+            services.record_voice(
+                by=sales_rep,
+                customer=customer,
+                job=job,
+                source="phone",
+                category="request",
+                title=f"依頼 {index}",
+                assignee=advisor,
+                co_assignee=sales_rep,
+            )
+
+    record(2)
+    few = page_queries(client, "/voice/items/")
+    record(12)
+    many = page_queries(client, "/voice/items/")
+
+    assert few == many
+
+
+def test_the_admin_lists_customer_voice_and_moves_items_through_the_services(client, branch, voice, password):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(email="admin@example.com", branch=branch, role="manager", is_staff=True, is_superuser=True)
+    assert client.login(email=admin.email, password=password)
+    for model in ("customervoice", "surveyinvitation", "surveyresponse", "surveyoptout"):
+        assert client.get(f"/admin/feedback/{model}/").status_code == 200
+    assert client.get(f"/admin/feedback/customervoice/{voice.pk}/change/").status_code == 200
+
+    client.post("/admin/feedback/customervoice/", {"action": "start_work", "_selected_action": [voice.pk]})
+
+    voice.refresh_from_db()
+    assert voice.status == VoiceStatus.IN_PROGRESS
+    assert voice.events.filter(kind="status", by=admin).exists()
