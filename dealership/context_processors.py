@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from .models import Notification
+from .versions import make_etag, remember_viewer
 
 # The apps whose screens join the navigation and the home page, in menu order.
 # Each may offer `permissions.navigation_items(user)` and `panels.home_panels(user)`;
@@ -43,10 +42,15 @@ def navigation_for(user) -> list[dict[str, Any]]:
     return items
 
 
+def bell_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
+    """The bell shows the viewer's unread count: its ETag is the viewer's own
+    notification marker (in the cached viewer), no other key."""
+    return [], ["bell"]
+
+
 def bell_etag(user) -> str:
     """Changes whenever the user's notifications do (see notify() and mark-read)."""
-    raw = f"{user.pk}|{user.notifications_changed_at.timestamp()}|{translation.get_language()}"
-    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:24] + '"'
+    return make_etag(remember_viewer(user), *bell_screen({}, None))
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:

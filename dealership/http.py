@@ -33,3 +33,68 @@ def conditional_response(request: HttpRequest, etag: str, render: Callable[[], H
     response["ETag"] = etag
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- polled screens ---------------------------------------------------------------
+#
+# A polled screen names what it shows as version keys (dealership.versions)
+# from the viewer and the URL alone, without the database:
+#
+#     @polled_screen(lambda viewer, request, pk: ([f"job:{pk}"], ["job", str(pk)]))
+#     @login_required
+#     def job_detail(request, pk): ...
+#
+# PolledScreenMiddleware answers an unchanged htmx refresh with 304 from the
+# session and the cache alone; anything else reaches the view, which renders
+# through `render_polled`.
+
+ScreenKeys = Callable[..., tuple[list[str], list[str]]]
+
+
+def polled_screen(keys_for: ScreenKeys) -> Callable:
+    """Mark a view as a polled screen; `keys_for(viewer, request, **url_kwargs)` → (keys, parts)."""
+
+    def decorate(view: Callable) -> Callable:
+        view.poll_screen = keys_for
+        return view
+
+    return decorate
+
+
+def not_modified(etag: str) -> HttpResponse:
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def render_polled(
+    request: HttpRequest,
+    keys_for: ScreenKeys,
+    render: Callable[[str, Callable[[int], str]], HttpResponse],
+    **url_kwargs,
+) -> HttpResponse:
+    """The view side of a polled screen: 304 when the client is current, else `render`.
+
+    `render(etag_for)` builds the context, works out the screen's deadline
+    (when the next shown job crosses its promised time) and calls
+    `etag_for(deadline)` for the ETag that goes into the page and the header.
+    """
+    from .versions import make_etag, remember_viewer, still_current
+
+    viewer = remember_viewer(request.user)
+    keys, parts = keys_for(viewer, request, **url_kwargs)
+    current = still_current(request, viewer, keys, parts)
+    if current is not None:
+        return not_modified(current)
+    issued: list[str] = []
+
+    def etag_for(deadline: int) -> str:
+        issued.append(make_etag(viewer, keys, parts, deadline))
+        return issued[-1]
+
+    response = render(etag_for)
+    if issued:
+        response["ETag"] = issued[-1]
+    response["Cache-Control"] = "no-store"
+    return response

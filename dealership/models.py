@@ -28,10 +28,6 @@ class Branch(models.Model):
     name = models.CharField(_("name"), max_length=100)
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
-    # Bumped in the same transaction as any change to the branch's shared
-    # boards. Polled screens build their ETag from it, so an unchanged refresh
-    # costs one primary-key lookup instead of a scan of the jobs.
-    changed_at = models.DateTimeField(_("last change"), default=timezone.now)
 
     class Meta:
         ordering = ["code"]
@@ -41,9 +37,16 @@ class Branch(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @classmethod
-    def touch(cls, branch_id: int) -> None:
-        cls.objects.filter(pk=branch_id).update(changed_at=timezone.now())
+    @staticmethod
+    def touch(branch_id: int | None) -> None:
+        """Something every screen of the branch shows changed (a customer, a plate).
+
+        Bumps the branch-wide version key of the polled screens
+        (dealership.versions); the usual job writes bump narrower keys.
+        """
+        from .versions import bump
+
+        bump(f"branch:{branch_id}", "branch:all")
 
 
 class Customer(models.Model):
@@ -75,8 +78,8 @@ class Customer(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        # Contact details show on the branch's polled screens, whose ETags
-        # follow the branch marker: an edit must reach them on the next poll.
+        # Contact details show on the branch's polled screens: an edit must
+        # reach them on their next poll.
         super().save(*args, **kwargs)
         Branch.touch(self.branch_id)
 
@@ -104,7 +107,7 @@ class Vehicle(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)  # see Customer.save
-        Branch.objects.filter(customers__vehicles=self).update(changed_at=timezone.now())
+        Branch.touch(Customer.objects.filter(pk=self.customer_id).values_list("branch_id", flat=True).first())
 
 
 class Notification(models.Model):

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 
 from .models import Notification
+from .versions import forget_viewers
 
 logger = logging.getLogger(__name__)
 
@@ -121,10 +122,10 @@ def notify(
     if not rows:
         return []
     created = Notification.objects.bulk_create(rows)
-    # The bell's ETag follows this marker on the (already loaded) user row.
-    get_user_model().objects.filter(pk__in=[row.recipient_id for row in rows]).update(
-        notifications_changed_at=timezone.now()
-    )
+    # The bell's ETag follows this marker on the user row (cached as the viewer).
+    told = [row.recipient_id for row in rows]
+    get_user_model().objects.filter(pk__in=told).update(notifications_changed_at=timezone.now())
+    forget_viewers(told)
     pending_ids = [n.pk for n in created if n.email_status == Notification.EmailStatus.PENDING]
     if pending_ids:
         transaction.on_commit(lambda: enqueue_email_delivery(pending_ids))
@@ -142,6 +143,7 @@ def mark_read(user: Any, *, notification_ids: Iterable[int] | None = None) -> in
         if changed:
             get_user_model().objects.filter(pk=user.pk).update(notifications_changed_at=now)
             user.notifications_changed_at = now
+            forget_viewers([user.pk])
     return changed
 
 

@@ -63,6 +63,9 @@ MIDDLEWARE = [
     # with a NUL, and so before CsrfViewMiddleware, the first to read the body.
     "dealership.middleware_input.RequestInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # An unchanged htmx refresh of a polled screen gets its 304 here, from the
+    # session and the version tokens in the cache: nothing below runs for it.
+    "dealership.middleware_polling.PolledScreenMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -125,6 +128,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions are read from the cache (Redis in production) and written through to
+# the database: a polled refresh reads its session without a query, and a
+# Redis restart signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -217,6 +224,13 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
+# Customer surveys (feedback/): hours after delivery before the customer is
+# asked, days a survey link stays valid, and survey page requests allowed per
+# minute from one client address (the pages are public).
+SURVEY_DELAY_HOURS = env.int("SURVEY_DELAY_HOURS", default=24)
+SURVEY_VALID_DAYS = env.int("SURVEY_VALID_DAYS", default=30)
+SURVEY_REQUESTS_PER_MINUTE = env.int("SURVEY_REQUESTS_PER_MINUTE", default=30)
+
 # Cross-department loops (repairs): an undecided customer approval alerts the
 # sales owner and the advisor again after this many minutes (once); the
 # customer's status link works until this many days after delivery; the
@@ -224,13 +238,6 @@ INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 APPROVAL_REMINDER_MINUTES = env.int("APPROVAL_REMINDER_MINUTES", default=120)
 STATUS_LINK_DAYS_AFTER_DELIVERY = env.int("STATUS_LINK_DAYS_AFTER_DELIVERY", default=14)
 STATUS_PAGE_REQUESTS_PER_MINUTE = env.int("STATUS_PAGE_REQUESTS_PER_MINUTE", default=30)
-
-# Customer surveys (feedback/): hours after delivery before the customer is
-# asked, days a survey link stays valid, and survey page requests allowed per
-# minute from one client address (the pages are public).
-SURVEY_DELAY_HOURS = env.int("SURVEY_DELAY_HOURS", default=24)
-SURVEY_VALID_DAYS = env.int("SURVEY_VALID_DAYS", default=30)
-SURVEY_REQUESTS_PER_MINUTE = env.int("SURVEY_REQUESTS_PER_MINUTE", default=30)
 
 # Celery. With REDIS_URL the broker is Redis; without it tasks run eagerly
 # in-process so the embedded `make run` needs no services at all.
@@ -250,11 +257,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 # The one place periodic work is declared. Each entry is a thin task.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    # Daily at 00:20 local time: the trend charts' KPI snapshots (recent days recomputed).
-    "take-kpi-snapshots": {
-        "task": "goals.tasks.take_kpi_snapshots",
-        "schedule": crontab(hour=0, minute=20),
-    },
     "sweep-pending-notifications": {
         "task": "dealership.tasks.sweep_pending_notifications",
         "schedule": 60.0,
@@ -263,9 +265,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "repairs.tasks.alert_jobs_at_risk",
         "schedule": 300.0,
     },
-    "remind-undecided-approvals": {
-        "task": "repairs.tasks.remind_undecided_approvals",
-        "schedule": 300.0,
+    "send-event-reminders": {
+        "task": "goals.tasks.send_event_reminders",
+        "schedule": 3600.0,
+    },
+    # Daily at 00:20 local time: the trend charts' KPI snapshots (recent days recomputed).
+    "take-kpi-snapshots": {
+        "task": "goals.tasks.take_kpi_snapshots",
+        "schedule": crontab(hour=0, minute=20),
     },
     "invite-delivered-jobs-to-survey": {
         "task": "feedback.tasks.invite_delivered_jobs",
@@ -275,9 +282,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "feedback.tasks.sweep_pending_survey_emails",
         "schedule": 60.0,
     },
-    "send-event-reminders": {
-        "task": "goals.tasks.send_event_reminders",
-        "schedule": 3600.0,
+    "remind-undecided-approvals": {
+        "task": "repairs.tasks.remind_undecided_approvals",
+        "schedule": 300.0,
     },
 }
 

@@ -15,8 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .context_processors import PORTAL_APPS, app_hook, bell_etag
-from .http import conditional_response, safe_next_url
+from .context_processors import PORTAL_APPS, app_hook, bell_screen
+from .http import polled_screen, render_polled, safe_next_url
 from .models import Notification
 from .notifications import mark_read
 
@@ -72,11 +72,17 @@ def notifications_mark_all_read(request: HttpRequest) -> HttpResponse:
     return redirect("notifications")
 
 
+@polled_screen(bell_screen)
 @login_required
 @require_GET
 def notifications_badge(request: HttpRequest) -> HttpResponse:
-    """The bell, polled: 304 without touching the notifications when nothing changed."""
-    return conditional_response(request, bell_etag(request.user), lambda: render(request, "partials/bell_badge.html"))
+    """The bell, polled: 304 from the session and the cache while nothing changed."""
+
+    def render_bell(etag_for) -> HttpResponse:
+        etag_for(0)  # the same ETag the context processor puts into the badge
+        return render(request, "partials/bell_badge.html")
+
+    return render_polled(request, bell_screen, render_bell)
 
 
 logger = logging.getLogger(__name__)

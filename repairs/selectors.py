@@ -6,20 +6,22 @@ with the rows (tests assert it).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.http import urlencode
 
 from accounts.models import Role, User
-from dealership.models import Branch, Customer
+from dealership.models import Customer
+from dealership.versions import make_etag, remember_viewer
 
 from .models import (
     BOARD_STATUSES,
     FINISHED_STATUSES,
+    PROMISE_KEPT_STATUSES,
     JobEvent,
     JobKind,
     JobMessage,
@@ -185,35 +187,73 @@ def board_columns(user: User) -> list[dict]:
     ]
 
 
-def viewer_fingerprint(user: User) -> str:
-    """Everything about the viewer that changes what a job screen shows them.
+# --- what each polled screen shows, as version keys (dealership.versions) ---------
+#
+# A write bumps the keys of what it changed (repairs.services.screens_changed);
+# a screen's ETag hashes the tokens of the keys it shows. Every key function
+# below works from the cached viewer and the URL alone: no database.
 
-    Role, branch and scope decide which jobs, buttons and contact details
-    appear: a demoted advisor's next poll must not match the ETag of what
-    they saw as an advisor.
-    """
-    return ":".join(
-        str(part)
-        for part in (user.pk, user.role, user.branch_id, user.sees_all_branches, user.is_active, user.is_superuser)
-    )
+
+def branch_keys(viewer: dict) -> list[str]:
+    """Branch-wide changes (a customer's phone, a plate) reach every screen of the branch."""
+    return ["branch:all"] if viewer["all"] else [f"branch:{viewer['branch']}"]
+
+
+def branch_jobs_key(viewer: dict) -> str:
+    return "branchjobs:all" if viewer["all"] else f"branchjobs:{viewer['branch']}"
+
+
+def pool_key(viewer: dict) -> str:
+    return "pool:all" if viewer["all"] else f"pool:{viewer['branch']}"
+
+
+def list_screen(default_scope: str):
+    def keys_for(viewer: dict, request) -> tuple[list[str], list[str]]:
+        filters = JobFilters.from_query(request.GET, default_scope=default_scope)
+        shows = f"person:{viewer['id']}" if filters.scope == "mine" else branch_jobs_key(viewer)
+        page = request.GET.get("page", "1")[:12]
+        return [shows, *branch_keys(viewer)], ["list", urlencode(filters.as_query()), page]
+
+    return keys_for
+
+
+def board_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
+    return [branch_jobs_key(viewer), *branch_keys(viewer)], ["board"]
+
+
+def queue_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
+    return [f"person:{viewer['id']}", pool_key(viewer), *branch_keys(viewer)], ["queue"]
+
+
+def job_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
+    return [f"job:{pk}", *branch_keys(viewer)], ["job", str(pk)]
+
+
+def thread_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
+    return [f"thread:{pk}"], ["thread", str(pk)]
+
+
+def deadline_of(jobs) -> int:
+    """When the first shown job crosses its promised time (its overdue flag flips), 0 if never."""
+    now = timezone.now()
+    upcoming = [
+        job.promised_at
+        for job in jobs
+        if job.promised_at is not None and job.promised_at > now and job.status not in PROMISE_KEPT_STATUSES
+    ]
+    return int(min(upcoming).timestamp()) + 1 if upcoming else 0
 
 
 def board_etag(user: User, *parts: str) -> str:
-    """A validator for every polled job screen of `user`.
+    """A validator for the smaller polled screens that follow the whole branch.
 
-    Built from the branches' change markers (bumped in the same transaction as
-    every job, customer and vehicle write), the viewer (role and permissions
-    included) and their language, the screen's own parameters, and the
-    current minute — overdue flags change with the clock.
+    It changes with any job of the viewer's branch, the viewer (role, scope,
+    language, read state), the screen's own parameters and, for flags that
+    follow the clock, at the next minute boundary.
     """
-    qs = Branch.objects.order_by("pk").values_list("pk", "changed_at")
-    if not user.sees_all_branches:
-        qs = qs.filter(pk=user.branch_id)
-    markers = ",".join(f"{pk}:{changed_at.timestamp()}" for pk, changed_at in qs)
-    minute = timezone.now().strftime("%Y%m%d%H%M")
-    read = str(user.threads_read_at.timestamp())  # unread badges change when the user reads a thread
-    raw = "|".join([markers, viewer_fingerprint(user), read, translation.get_language() or "", minute, *parts])
-    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+    viewer = remember_viewer(user)
+    next_minute = (int(timezone.now().timestamp()) // 60 + 1) * 60
+    return make_etag(viewer, [branch_jobs_key(viewer), *branch_keys(viewer)], parts, next_minute)
 
 
 def customers_for_new_job(user: User) -> QuerySet[Customer]:
@@ -258,20 +298,6 @@ def technicians_of_branch(branch_id: int) -> QuerySet[User]:
 
 def thread_messages(job: RepairJob) -> QuerySet[JobMessage]:
     return job.messages.select_related("author").prefetch_related("attachments", "mentions")
-
-
-def thread_last_message_at(user: User, pk: int) -> datetime | None:
-    """The thread's change marker alone: the polled 304 path needs no joins.
-
-    Raises RepairJob.DoesNotExist when the user may not see the job (→ 404).
-    """
-    return jobs_visible_to(user).values_list("last_message_at", flat=True).get(pk=pk)
-
-
-def thread_etag(job_pk: int, last_message_at: datetime | None) -> str:
-    stamp = last_message_at.timestamp() if last_message_at else 0
-    raw = f"thread|{job_pk}|{stamp}|{translation.get_language()}"
-    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
 
 # --- Cross-department loops: approvals, leads, the customer's status link ---

@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Role, User
-from dealership.models import Branch, Customer, Notification, Vehicle
+from dealership import versions
+from dealership.models import Customer, Notification, Vehicle
 from dealership.notifications import notify, portable
 
 from . import permissions
@@ -89,8 +90,8 @@ def record_event(
 
     Every service that changes a job calls this once, inside its own
     transaction, so the row commits or rolls back with the change. It also
-    moves the job's `updated_at` (the job page's ETag follows it) and the
-    branch's change marker (the lists and the board follow that).
+    moves the job's `updated_at` and bumps the version keys of the screens
+    that show the job (`screens_changed`).
     """
     at = at or timezone.now()
     event = JobEvent.objects.create(
@@ -105,8 +106,23 @@ def record_event(
     )
     RepairJob.objects.filter(pk=job.pk).update(updated_at=at)
     job.updated_at = at
-    Branch.touch(job.branch_id)
+    screens_changed(job)
     return event
+
+
+def screens_changed(job: RepairJob, *, people: tuple[int | None, ...] = (), pool: bool = False) -> None:
+    """Bump the version keys of every screen that shows `job` (dealership.versions).
+
+    The job's page, its branch's board and "all jobs" list, the lists and
+    queues of the people on it (plus `people`, e.g. a technician who just
+    lost it), and the unassigned pool when the job is or was in it. Nothing
+    else re-renders.
+    """
+    on_job = {job.sales_owner_id, job.requested_by_id, job.technician_id, *people} - {None}
+    keys = [f"job:{job.pk}", f"branchjobs:{job.branch_id}", "branchjobs:all", *(f"person:{pk}" for pk in on_job)]
+    if pool or job.technician_id is None:
+        keys += [f"pool:{job.branch_id}", "pool:all"]
+    versions.bump(*keys)
 
 
 def _moment(value: datetime | None) -> dict:
@@ -273,8 +289,10 @@ def assign_technician(job: RepairJob, *, technician: User | None, by: User) -> R
         return job
     with transaction.atomic():
         advisor = job.service_advisor or (by if by.role == Role.SERVICE_ADVISOR else None)
+        previous = job.technician_id
         RepairJob.objects.filter(pk=job.pk).update(technician=technician, service_advisor=advisor)
         job.technician, job.service_advisor = technician, advisor
+        screens_changed(job, people=(previous,), pool=True)
         record_event(
             job,
             kind=JobEvent.Kind.ASSIGNED,
@@ -305,6 +323,7 @@ def claim_job(job: RepairJob, *, by: User) -> RepairJob:
         if not won:
             raise JobError(_("Someone else claimed this job a moment ago."))
         job.technician = by
+        screens_changed(job, pool=True)
         record_event(job, kind=JobEvent.Kind.CLAIMED, by=by)
         notify(
             [*advisors_for(job), job.sales_owner],
@@ -330,6 +349,7 @@ def release_jobs_of(technician: User, *, branch_id: int, by: User | None) -> int
             if not RepairJob.objects.filter(pk=job.pk, technician=technician).update(technician=None):
                 continue
             job.technician = None
+            screens_changed(job, people=(technician.pk,), pool=True)
             record_event(
                 job,
                 kind=JobEvent.Kind.RELEASED,
@@ -477,7 +497,9 @@ def post_message(
             )
         RepairJob.objects.filter(pk=job.pk).update(last_message_at=now)
         job.last_message_at = now
-        Branch.touch(job.branch_id)
+        # Unread badges change on the screens that show the job; the thread itself too.
+        screens_changed(job)
+        versions.bump(f"thread:{job.pk}")
         _notify_thread(job, message, by=by, mentioned=mentioned)
     return message
 
@@ -535,6 +557,8 @@ def mark_thread_read(job: RepairJob, *, by: User) -> None:
     )
     User.objects.filter(pk=by.pk).update(threads_read_at=now)
     by.threads_read_at = now
+    # Only the reader's own screens change (their unread badges).
+    versions.forget_viewers([by.pk])
 
 
 AT_RISK_WINDOW = timedelta(hours=1)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/assign/", views.job_assign, name="job_assign"),
     path("<int:pk>/promise/", views.job_promise, name="job_promise"),
     path("<int:pk>/thread/", views.job_thread, name="job_thread"),
+    path("<int:pk>/thread/read/", views.job_thread_read, name="job_thread_read"),
     path("<int:pk>/messages/", views.job_message, name="job_message"),
     path(
         "<int:pk>/photos/<int:attachment_id>/<str:variant>/",

@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from dealership.http import conditional_response
+from dealership.http import conditional_response, polled_screen, render_polled
 
 from . import permissions, selectors, services
 from .forms import AssignForm, JobCreateForm, MessageForm, PromiseForm, StatusChangeForm
@@ -49,20 +49,43 @@ def _polled(
     return conditional_response(request, etag, full_or_fragment)
 
 
+def _screen(
+    request: HttpRequest,
+    keys_for: Callable,
+    template: str,
+    build: Callable[[], dict],
+    page: dict | None = None,
+    **url_kwargs,
+) -> HttpResponse:
+    """A polled screen with precise keys (see selectors): 304 when unchanged, else a fresh render.
+
+    `build()` returns the live fragment's context and, under "shown", the
+    jobs it shows, whose promised times set the ETag's deadline.
+    """
+
+    def render_screen(etag_for: Callable[[int], str]) -> HttpResponse:
+        context = build()
+        etag = etag_for(selectors.deadline_of(context.pop("shown", ())))
+        context["etag"] = etag.strip('"')
+        if request.htmx:
+            return render(request, f"{template}#live", context)
+        return render(request, template, {**(page or {}), **context})
+
+    return render_polled(request, keys_for, render_screen, **url_kwargs)
+
+
 def _job_list(request: HttpRequest, *, default_scope: str, title: str) -> HttpResponse:
     user = request.user
     filters = selectors.JobFilters.from_query(request.GET, default_scope=default_scope)
-    # The normalised filters (scope included) name the content, not the raw
-    # query: "My customers' cars" and "All jobs" differ only in their default scope.
     page_number = request.GET.get("page", "1")
-    etag = selectors.board_etag(user, "list", urlencode(filters.as_query()), page_number)
 
     def build() -> dict:
-        jobs = selectors.filtered_jobs(user, filters)
+        page = Paginator(selectors.filtered_jobs(user, filters), PAGE_SIZE).get_page(page_number)
         return {
-            "page": Paginator(jobs, PAGE_SIZE).get_page(page_number),
+            "page": page,
             "filters": filters,
             "query_string": urlencode(filters.as_query()),
+            "shown": page.object_list,
         }
 
     page = {
@@ -72,26 +95,28 @@ def _job_list(request: HttpRequest, *, default_scope: str, title: str) -> HttpRe
         "kinds": JobKind.choices,
         "can_create": permissions.can_create_job(user),
     }
-    return _polled(request, etag, "repairs/job_list.html", build, page)
+    return _screen(request, selectors.list_screen(default_scope), "repairs/job_list.html", build, page)
 
 
+@polled_screen(selectors.list_screen("mine"))
 @login_required
 @require_GET
 def my_cars(request: HttpRequest) -> HttpResponse:
     return _job_list(request, default_scope="mine", title=_("My customers' cars"))
 
 
+@polled_screen(selectors.list_screen("branch"))
 @login_required
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
     return _job_list(request, default_scope="branch", title=_("All jobs"))
 
 
+@polled_screen(selectors.queue_screen)
 @login_required
 @require_GET
 def my_queue(request: HttpRequest) -> HttpResponse:
     user = request.user
-    etag = selectors.board_etag(user, "queue")
 
     def build() -> dict:
         mine, unassigned, unassigned_count = selectors.technician_queue(user)
@@ -100,18 +125,24 @@ def my_queue(request: HttpRequest) -> HttpResponse:
             "unassigned": unassigned,
             "unassigned_count": unassigned_count,
             "may_claim": permissions.works_from_queue(user),
+            "shown": [*mine, *unassigned],
         }
 
-    return _polled(request, etag, "repairs/my_queue.html", build)
+    return _screen(request, selectors.queue_screen, "repairs/my_queue.html", build)
 
 
+@polled_screen(selectors.board_screen)
 @login_required
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
-    etag = selectors.board_etag(request.user, "board")
-    return _polled(request, etag, "repairs/board.html", lambda: {"columns": selectors.board_columns(request.user)})
+    def build() -> dict:
+        columns = selectors.board_columns(request.user)
+        return {"columns": columns, "shown": [job for column in columns for job in column["jobs"]]}
+
+    return _screen(request, selectors.board_screen, "repairs/board.html", build)
 
 
+@polled_screen(selectors.job_screen)
 @login_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -119,7 +150,6 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _job_page(request: HttpRequest, job: RepairJob, *, message_form: MessageForm | None = None, status: int = 200):
-    etag = selectors.board_etag(request.user, "job", str(job.pk), str(job.updated_at.timestamp()))
     user = request.user
 
     def build() -> dict:
@@ -131,6 +161,7 @@ def _job_page(request: HttpRequest, job: RepairJob, *, message_form: MessageForm
             "other_moves": [move for move in moves if move["kind"] != Move.FORWARD],
             "timeline": selectors.job_timeline(job),
             "can_claim": permissions.can_claim(user, job),
+            "shown": [job],
         }
 
     page = {"job": job}
@@ -146,7 +177,7 @@ def _job_page(request: HttpRequest, job: RepairJob, *, message_form: MessageForm
             page["assign_form"] = AssignForm(job=job)
         if page["can_set_promise"]:
             page["promise_form"] = PromiseForm(initial={"promised_at": job.promised_at})
-    response = _polled(request, etag, "repairs/job_detail.html", build, page)
+    response = _screen(request, selectors.job_screen, "repairs/job_detail.html", build, page, pk=job.pk)
     if status != 200 and response.status_code == 200:
         response.status_code = status
     return response
@@ -158,28 +189,30 @@ def _move(job: RepairJob, to: str) -> dict:
     return {"to": to, "label": Status(to).label, "kind": kind, "button": button, "icon": icon}
 
 
-def _thread_context(request: HttpRequest, job: RepairJob) -> dict:
-    services.mark_thread_read(job, by=request.user)
-    return {
-        "job": job,
-        "thread": selectors.thread_messages(job),
-        "thread_etag": selectors.thread_etag(job.pk, job.last_message_at).strip('"'),
-    }
-
-
+@polled_screen(selectors.thread_screen)
 @login_required
 @require_GET
 def job_thread(request: HttpRequest, pk: int) -> HttpResponse:
-    """The job's thread, polled by htmx: 304 while nobody posted."""
-    try:
-        last_message_at = selectors.thread_last_message_at(request.user, pk)
-    except RepairJob.DoesNotExist:
-        raise Http404 from None
-    return conditional_response(
-        request,
-        selectors.thread_etag(pk, last_message_at),
-        lambda: render(request, "repairs/partials/thread.html", _thread_context(request, _get_job(request, pk))),
-    )
+    """The job's thread, polled by htmx: 304 while nobody posted.
+
+    Reading it writes nothing: the fragment itself asks to be marked read
+    with a POST (job_thread_read) when it arrives.
+    """
+    job = _get_job(request, pk)
+
+    def render_thread(etag_for: Callable[[int], str]) -> HttpResponse:
+        context = {"job": job, "thread": selectors.thread_messages(job), "thread_etag": etag_for(0).strip('"')}
+        return render(request, "repairs/partials/thread.html", context)
+
+    return render_polled(request, selectors.thread_screen, render_thread, pk=pk)
+
+
+@login_required
+@require_POST
+def job_thread_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remember that the viewer has read the thread (unread badges in their lists)."""
+    services.mark_thread_read(_get_job(request, pk), by=request.user)
+    return HttpResponse(status=204)
 
 
 @login_required

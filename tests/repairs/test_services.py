@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from dealership.models import Branch, Notification
+from dealership.models import Notification
 from repairs import services
 from repairs.models import JobEvent, RepairJob
 
@@ -101,10 +101,16 @@ def test_only_the_own_sales_rep_hands_a_ready_car_over(make_job, sales_rep, bran
     assert RepairJob.objects.get(pk=job.pk).status == "delivered"
 
 
-def test_every_write_bumps_the_branch_change_marker(job, advisor):
-    before = Branch.objects.get(pk=job.branch_id).changed_at
+def test_every_write_bumps_the_version_keys_of_the_screens_that_show_the_job(job, advisor):
+    from dealership import versions
+
+    keys = [f"job:{job.pk}", f"branchjobs:{job.branch_id}", f"person:{job.sales_owner_id}"]
+    unrelated = ["person:999999", f"thread:{job.pk}"]
+    before = versions.tokens(keys + unrelated)
     services.change_status(job, to="diagnosing", by=advisor, expected_version=job.version)
-    assert Branch.objects.get(pk=job.branch_id).changed_at > before
+    after = versions.tokens(keys + unrelated)
+    assert all(old != new for old, new in zip(before[:3], after[:3], strict=True))
+    assert before[3:] == after[3:]
 
 
 def test_claim_job_lets_one_technician_take_an_unassigned_job(job, technician, other_technician):
@@ -155,7 +161,7 @@ def test_a_status_change_that_rolls_back_leaves_no_history_and_no_notification(j
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Branch, "touch", explode)
+    monkeypatch.setattr(services, "screens_changed", explode)
     with pytest.raises(RuntimeError):
         services.change_status(job, to="diagnosing", by=advisor, expected_version=job.version)
     assert RepairJob.objects.get(pk=job.pk).status == "received"

@@ -188,7 +188,9 @@ def test_lists_show_unread_messages_until_the_thread_is_read(client_for, staffed
     services.post_message(staffed_job, by=technician, body="見積もりが出ました")
     client = client_for(sales_rep)
     assert 'data-testid="unread"' in client.get(reverse("repairs:my_cars")).content.decode()
-    client.get(reverse("repairs:job_thread", args=[staffed_job.pk]))
+    client.get(reverse("repairs:job_thread", args=[staffed_job.pk]))  # reading writes nothing...
+    assert 'data-testid="unread"' in client.get(reverse("repairs:my_cars")).content.decode()
+    client.post(reverse("repairs:job_thread_read", args=[staffed_job.pk]))  # ...the fragment's POST does
     assert 'data-testid="unread"' not in client.get(reverse("repairs:my_cars")).content.decode()
     # Own messages never count as unread.
     services.post_message(staffed_job, by=sales_rep, body="了解")

@@ -270,6 +270,8 @@ def test_the_list_paginates(client_for, advisor, make_job):
 
 @pytest.mark.parametrize("name", ["repairs:job_list", "repairs:my_cars", "repairs:board", "repairs:my_queue"])
 def test_polled_lists_answer_304_until_something_changes(client_for, technician, advisor, job, name):
+    job.technician = technician  # on the technician's own list too
+    job.save()
     client = client_for(technician)
     first = client.get(reverse(name), HTTP_HX_REQUEST="true")
     assert first.status_code == 200
@@ -391,3 +393,32 @@ def test_staff_screens_use_staff_wording_for_the_approval_wait(client_for, sales
     body = client_for(sales_rep).get(reverse("repairs:my_cars")).content.decode()
     assert "お客様の承認待ち" in body or "Waiting for the customer&#x27;s approval" in body
     assert "ご承認待ち" not in body
+
+
+def test_a_change_to_a_job_a_list_does_not_show_leaves_that_list_unchanged(client_for, technician, advisor, job):
+    # The technician's own list does not show this job (not theirs): another
+    # job's move must not re-render it (issue 13: per-screen ETags).
+    client = client_for(technician)
+    url = reverse("repairs:my_cars")
+    etag = client.get(url, HTTP_HX_REQUEST="true")["ETag"]
+    client_for(advisor).post(reverse("repairs:job_status", args=[job.pk]), {"to": "diagnosing", "version": job.version})
+    client.force_login(technician)
+    assert client.get(url, HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    board = client.get(reverse("repairs:board"), HTTP_HX_REQUEST="true")
+    assert board.status_code == 200  # the board shows every job of the branch
+
+
+def test_a_job_crossing_its_promised_time_changes_the_etag_without_any_write(client_for, advisor, job):
+    import time_machine
+
+    RepairJob.objects.filter(pk=job.pk).update(promised_at=timezone.now() + timedelta(minutes=30))
+    client = client_for(advisor)
+    url = reverse("repairs:board")
+    etag = client.get(url, HTTP_HX_REQUEST="true")["ETag"]
+    assert client.get(url, HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        assert client.get(url, HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag).status_code == 304  # no minute tick
+    with time_machine.travel(timezone.now() + timedelta(minutes=31)):
+        late = client.get(url, HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag)
+        assert late.status_code == 200
+        assert "job-card mb-2 overdue" in late.content.decode()

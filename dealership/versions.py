@@ -1,0 +1,154 @@
+"""Version tokens of what the polled screens show, kept in the shared cache.
+
+Every open screen asks every 5 s whether it changed. To answer `304 Not
+Modified` without touching the database, each screen names the *keys* of
+what it shows — "the jobs of person 12", "job 345", "the unassigned pool of
+branch 2", "the viewer" — and its ETag is a hash of those keys' current
+tokens. A write bumps exactly the keys of what it changed (so one status
+change re-renders the screens that show that job, not every screen of the
+branch); a missing token (evicted, Redis restarted) is simply created anew,
+which costs one re-render and can never serve stale content.
+
+Tokens live in the default cache: Redis in production, shared by every web
+process. Without REDIS_URL the cache is per process, which is right for the
+single-process `make run` and wrong for several gunicorn workers (the README
+says so).
+
+The viewer's own part of every ETag — role, branch, scope, language, read
+markers — is cached too (`viewer:<id>`), written on the first full render
+after any change to the user row and forgotten whenever that row changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import HASH_SESSION_KEY
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+TOKEN_SECONDS = 7 * 24 * 3600
+VIEWER_SECONDS = 24 * 3600
+PREFIX = "ver:"
+
+
+def bump(*keys: str) -> None:
+    """Mark `keys` changed now and again when the surrounding transaction commits.
+
+    The bump after commit is the one that matters for readers in other
+    processes: a poll between the change and its commit may render the old
+    data under the old token, and the second bump makes the next poll render
+    again. The immediate bump serves readers in the same transaction (tests).
+    """
+    keys = tuple(dict.fromkeys(key for key in keys if key))
+    if not keys:
+        return
+    _set_new_tokens(keys)
+    transaction.on_commit(lambda: _set_new_tokens(keys))
+
+
+def _set_new_tokens(keys: Iterable[str]) -> None:
+    cache.set_many({PREFIX + key: secrets.token_hex(6) for key in keys}, TOKEN_SECONDS)
+
+
+def tokens(keys: Iterable[str]) -> list[str]:
+    """The current token of each key (one cache round trip), creating missing ones."""
+    keys = list(keys)
+    if not keys:
+        return []
+    found = cache.get_many([PREFIX + key for key in keys])
+    missing = {PREFIX + key: secrets.token_hex(6) for key in keys if PREFIX + key not in found}
+    if missing:
+        cache.set_many(missing, TOKEN_SECONDS)
+        found |= missing
+    return [found[PREFIX + key] for key in keys]
+
+
+# --- the viewer -----------------------------------------------------------------
+
+
+def viewer_of(user: Any) -> dict[str, Any]:
+    """What about the signed-in user changes what their screens show."""
+    return {
+        "id": user.pk,
+        "role": user.role,
+        "branch": user.branch_id,
+        "all": user.sees_all_branches,
+        "active": user.is_active,
+        "language": user.language,
+        "read": user.threads_read_at.timestamp(),
+        "notified": user.notifications_changed_at.timestamp(),
+        "auth": user.get_session_auth_hash(),
+    }
+
+
+def remember_viewer(user: Any) -> dict[str, Any]:
+    viewer = viewer_of(user)
+    cache.set(f"viewer:{user.pk}", viewer, VIEWER_SECONDS)
+    return viewer
+
+
+def cached_viewer(request: Any) -> dict[str, Any] | None:
+    """The signed-in viewer from the session and the cache alone (no database), or None.
+
+    None when there is no session, the viewer is not cached, or the session
+    belongs to an older password (the session hash no longer matches).
+    """
+    from django.contrib.auth import SESSION_KEY
+
+    session = getattr(request, "session", None)
+    user_id = session.get(SESSION_KEY) if session is not None else None
+    if not user_id:
+        return None
+    viewer = cache.get(f"viewer:{user_id}")
+    if not viewer or not viewer["active"] or str(viewer["id"]) != str(user_id):
+        return None
+    if session.get(HASH_SESSION_KEY) != viewer["auth"]:
+        return None
+    return viewer
+
+
+def forget_viewers(user_ids: Iterable[int]) -> None:
+    """Call whenever a user row changes (role, branch, language, read markers...)."""
+    keys = [f"viewer:{pk}" for pk in user_ids]
+    if keys:
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+# --- ETags ------------------------------------------------------------------------
+
+
+def screen_hash(viewer: dict[str, Any], key_tokens: list[str], parts: Iterable[str], deadline: int) -> str:
+    viewer_part = "|".join(f"{name}={viewer[name]}" for name in sorted(viewer) if name != "auth")
+    raw = "|".join([viewer_part, *key_tokens, *parts, str(deadline)])
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def make_etag(viewer: dict[str, Any], keys: Iterable[str], parts: Iterable[str], deadline: int = 0) -> str:
+    """`"<hash>.<deadline>"`: the deadline is when a time-dependent flag on the
+    screen (overdue) next changes; 0 when nothing on it depends on the clock."""
+    return f'"{screen_hash(viewer, tokens(keys), parts, deadline)}.{deadline}"'
+
+
+def still_current(request: Any, viewer: dict[str, Any], keys: list[str], parts: list[str]) -> str | None:
+    """The client's ETag when it still names what the screen would show now, else None."""
+    sent = request.headers.get("If-None-Match", "")
+    if not sent:
+        return None
+    now = timezone.now().timestamp()
+    key_tokens = tokens(keys)
+    for tag in sent.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        digest, _, deadline = tag.partition(".")
+        if not deadline.isdigit():
+            continue
+        if int(deadline) and now >= int(deadline):
+            continue  # a shown job crossed its promised time: render again
+        if digest == screen_hash(viewer, key_tokens, parts, int(deadline)):
+            return f'"{tag}"'
+    return None
