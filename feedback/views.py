@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -56,8 +56,10 @@ def _too_many_requests(request: HttpRequest) -> bool:
     """
     try:
         address = get_adapter().get_client_ip(request)
-    except PermissionDenied:
-        address = "unknown"
+    except (PermissionDenied, ImproperlyConfigured):
+        # No usable address (or a proxy chain shorter than TRUSTED_PROXY_COUNT):
+        # count the socket's peer rather than fail the customer's page.
+        address = request.META.get("REMOTE_ADDR", "unknown")
     key = f"feedback:survey-requests:{address}:{int(time.time() // 60)}"
     if cache.add(key, 1, timeout=90):
         return False

@@ -186,3 +186,13 @@ def test_the_thanks_page_before_an_answer_sends_the_customer_to_the_form(client,
 def test_staff_never_need_to_log_in_for_the_survey(client, invitation, survey_url):
     assert client.get(survey_url(invitation)).status_code == 200
     assert SurveyInvitation.objects.get().opened_at <= timezone.now()
+
+
+def test_a_forwarded_chain_shorter_than_the_trusted_proxies_still_gets_the_survey(
+    client, invitation, survey_url, settings
+):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+
+    response = client.get(survey_url(invitation), HTTP_X_FORWARDED_FOR="198.51.100.7")
+
+    assert response.status_code == 200
