@@ -260,6 +260,14 @@ class RepairJob(models.Model):
             models.Index(fields=["requested_by", "status"], name="job_requester_idx"),
             models.Index(fields=["technician", "status"], name="job_technician_idx"),
             models.Index(fields=["branch", "-received_at"], name="job_branch_recent_idx"),
+            # The live screens show active jobs only (a third of a busy branch):
+            # this partial index serves the lists, the board and the queue's
+            # pool without scanning the delivered history.
+            models.Index(
+                fields=["branch", "priority", "promised_at"],
+                condition=~models.Q(status__in=["cancelled", "delivered"]),
+                name="job_active_idx",
+            ),
         ]
 
     def __str__(self) -> str:
