@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format worker beat bench messages migrate seed clean
+.PHONY: run test lint format worker beat bench bench-capacity screenshots messages migrate seed clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,8 +43,16 @@ worker: $(STAMP)
 beat: $(STAMP)
 	$(BIN)/celery -A dealership beat --loglevel=INFO
 
+# Both need DATABASE_URL=postgres://… and REDIS_URL=redis://… (see README, Benchmarks).
 bench: $(STAMP)
 	$(PY) scripts/bench.py
+
+bench-capacity: $(STAMP)
+	$(PY) scripts/capacity.py
+
+# docs/screenshots/*.png from a fresh demo (Playwright on /usr/bin/chromium).
+screenshots: $(STAMP)
+	$(PY) scripts/screenshots.py
 
 messages: $(STAMP)
 	DEBUG=1 $(PY) manage.py makemessages -l ja --ignore=.venv --ignore=staticfiles --ignore=tests --no-obsolete
