@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -85,8 +85,8 @@ def _month_from(value: str) -> date:
 @require_GET
 def event_month(request: HttpRequest) -> HttpResponse:
     month = _month_from(request.GET.get("month", ""))
-    previous = (month.replace(day=1) - timezone.timedelta(days=1)).replace(day=1)
-    following = (month.replace(day=28) + timezone.timedelta(days=4)).replace(day=1)
+    previous = (month - timedelta(days=1)).replace(day=1)
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     return render(
         request,
         "goals/event_month.html",
@@ -156,7 +156,7 @@ def event_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not permissions.can_plan_event(user):
         raise PermissionDenied(_("Only managers and the organisers they name plan events."))
-    form = EventForm(request.POST or None, request.FILES or None, user=user, initial={"starts_at": None})
+    form = EventForm(request.POST or None, request.FILES or None, user=user)
     if request.method == "POST" and form.is_valid():
         branch = form.cleaned_data.get("branch") or user.branch
         try:
