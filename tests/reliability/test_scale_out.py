@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -232,6 +233,12 @@ def test_two_web_instances_and_two_workers_share_every_change_and_send_each_emai
             assert poller.poll(job)[0] == 200
 
     changes = 0
+    both = ThreadPoolExecutor(max_workers=2)
+
+    def poll_both(job: RepairJob) -> list[tuple[int, str]]:
+        """Both instances polled at the same time, as two open browsers would."""
+        return list(both.map(lambda poller: poller.poll(job), pollers))
+
     for step, to in enumerate(ROUTE):
         for number, job in enumerate(jobs):
             web = web_instances[(step * JOBS + number) % 2]  # alternately through both instances
@@ -246,15 +253,15 @@ def test_two_web_instances_and_two_workers_share_every_change_and_send_each_emai
             changes += 1
             with translation.override("en"):
                 label = str(Status(to).label)
-            for poller in pollers:
-                # The very next poll of each instance shows the change: no instance holds an old copy.
-                poll_status, fragment = poller.poll(job)
+            # The very next poll of each instance shows the change: no instance holds an old copy.
+            for poller, (poll_status, fragment) in zip(pollers, poll_both(job), strict=True):
                 assert poll_status == 200, f"{poller.web.name} answered 304 after change {changes}"
                 assert workshop_status(fragment) == label
                 assert f'name="version" value="{version + 1}"' in fragment
             if number == 0:
                 # And once nothing changed, the next poll of each instance is a 304.
-                assert [poller.poll(job)[0] for poller in pollers] == [304, 304]
+                assert [status for status, _ in poll_both(job)] == [304, 304]
+    both.shutdown()
     assert changes == 200
     assert {job.status for job in RepairJob.objects.filter(pk__in=[job.pk for job in jobs])} == {Status.READY}
 
