@@ -98,6 +98,14 @@ class VoiceForm(forms.Form):
         self.fields["co_assignee"].queryset = staff
 
 
+class EditVoiceForm(forms.Form):
+    category = forms.ChoiceField(label=_("What is it?"), choices=VoiceCategory.choices)
+    title = forms.CharField(label=_("In one line"), max_length=200)
+    description = forms.CharField(
+        label=_("What the customer said"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
 class AssignVoiceForm(forms.Form):
     assignee = StaffChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     co_assignee = StaffChoiceField(label=_("Together with (optional)"), queryset=User.objects.none(), required=False)

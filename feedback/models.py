@@ -340,6 +340,7 @@ class VoiceEvent(models.Model):
         ASSIGNED = "assigned", _("Owner changed")
         RESOLVED = "resolved", _("Resolved")
         FOLLOWED_UP = "followed_up", _("Customer followed up")
+        EDITED = "edited", _("Edited")
 
     voice = models.ForeignKey(CustomerVoice, on_delete=models.CASCADE, related_name="events", verbose_name=_("item"))
     kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)

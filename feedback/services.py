@@ -694,6 +694,44 @@ def assign_voice(
     return voice
 
 
+def edit_voice(
+    voice: CustomerVoice,
+    *,
+    by: User,
+    title: str,
+    description: str,
+    category: str,
+    at: datetime | None = None,
+) -> CustomerVoice:
+    """Correct what was recorded (summary, words, category); the history keeps what changed."""
+    if not permissions.can_act_on_voice(by, voice):
+        raise PermissionDenied
+    title = title.strip()
+    if not title:
+        raise VoiceError(_("Say in a line what the customer said."))
+    if category not in VoiceCategory.values:
+        raise VoiceError(_("Choose a source and a category."))
+    wanted = {"title": title[:200], "description": description.strip(), "category": category}
+    changes = {name: value for name, value in wanted.items() if getattr(voice, name) != value}
+    if not changes:
+        return voice
+    now = at or timezone.now()
+    with transaction.atomic():
+        _touch(voice, dict(changes), at=now)
+        note = ", ".join(str(CustomerVoice._meta.get_field(name).verbose_name) for name in changes)
+        VoiceEvent.objects.create(voice=voice, kind=VoiceEvent.Kind.EDITED, by=by, at=now, note=note)
+        _voice_on_timeline(voice, by=by, action=_("edited"), at=now)
+        notify_voice(
+            voice,
+            _people_on(voice),
+            Notification.Kind.VOICE_UPDATED,
+            actor=by,
+            text=_("{title}: edited by {name}"),
+            args={"title": voice.title, "name": by.display_name},
+        )
+    return voice
+
+
 def confirm_follow_up(voice: CustomerVoice, *, by: User, note: str = "", at: datetime | None = None) -> CustomerVoice:
     """Sales confirm they went back to the customer; the people on the item hear of it."""
     if not permissions.can_confirm_follow_up(by, voice):

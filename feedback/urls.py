@@ -26,5 +26,6 @@ urlpatterns = [
     path("items/<int:pk>/status/", views.voice_status, name="voice_status"),
     path("items/<int:pk>/resolve/", views.voice_resolve, name="voice_resolve"),
     path("items/<int:pk>/assign/", views.voice_assign, name="voice_assign"),
+    path("items/<int:pk>/edit/", views.voice_edit, name="voice_edit"),
     path("items/<int:pk>/follow-up/", views.voice_follow_up, name="voice_follow_up"),
 ]

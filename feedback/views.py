@@ -33,6 +33,7 @@ from repairs.selectors import jobs_visible_to
 from . import permissions, selectors, services
 from .forms import (
     AssignVoiceForm,
+    EditVoiceForm,
     FollowUpForm,
     ResolveVoiceForm,
     ShakenExpiryForm,
@@ -510,6 +511,9 @@ def voice_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 },
             ),
             "resolve_form": ResolveVoiceForm(),
+            "edit_form": EditVoiceForm(
+                initial={"category": voice.category, "title": voice.title, "description": voice.description}
+            ),
             "follow_up_form": FollowUpForm(),
         },
     )
@@ -558,6 +562,19 @@ def voice_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         ResolveVoiceForm,
         lambda voice, data: services.resolve_voice(voice, resolution=data["resolution"], by=request.user),
         _("Marked resolved."),
+    )
+
+
+@login_required
+@require_POST
+def voice_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _voice_action(
+        request,
+        pk,
+        permissions.can_act_on_voice,
+        EditVoiceForm,
+        lambda voice, data: services.edit_voice(voice, by=request.user, **data),
+        _("Changes saved."),
     )
 
 

@@ -186,6 +186,7 @@ def test_the_results_page_shows_the_figures_with_tables_and_chart_data(dataset, 
     assert 'data-testid="nps">17<' in page
     assert 'data-testid="avg-overall">3.17<' in page
     assert 'data-testid="promoters">3<' in page and 'data-testid="detractors">2<' in page
+    assert 'data-testid="nps-distribution"' in page
     assert '<script id="chart-data" type="application/json">' in page
     assert "js/charts.js" in page and "vendor/chartjs/chart.umd.min.js" in page
     assert "<script>" not in page  # nothing inline (strict CSP)

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dealership.models import Vehicle
+from dealership.models import Notification, Vehicle
 from feedback import services
 from feedback.models import CustomerVoice, VoiceStatus
 from repairs.models import JobEvent
@@ -419,3 +419,39 @@ def test_the_admin_lists_customer_voice_and_moves_items_through_the_services(cli
     voice.refresh_from_db()
     assert voice.status == VoiceStatus.IN_PROGRESS
     assert voice.events.filter(kind="status", by=admin).exists()
+
+
+def test_the_owner_corrects_what_was_recorded_and_the_history_says_what_changed(client_for, sales_rep, advisor, voice):
+    response = client_for(advisor).post(
+        f"/voice/items/{voice.pk}/edit/",
+        {"category": "request", "title": "納車の遅れ（再確認）", "description": "詳細"},
+    )
+
+    voice.refresh_from_db()
+    assert response.status_code == 302
+    assert (voice.category, voice.title, voice.description) == ("request", "納車の遅れ（再確認）", "詳細")
+    event = voice.events.get(kind="edited")
+    assert event.by == advisor and "category" in event.note and "summary" in event.note
+    assert Notification.objects.filter(kind="voice_updated", recipient=sales_rep).exists()
+
+
+def test_editing_needs_a_summary_and_a_known_category(client_for, advisor, voice):
+    client = client_for(advisor)
+
+    client.post(f"/voice/items/{voice.pk}/edit/", {"category": "request", "title": " "})
+    client.post(f"/voice/items/{voice.pk}/edit/", {"category": "gossip", "title": "x"})
+
+    voice.refresh_from_db()
+    assert (voice.category, voice.title) == ("complaint", "納車が遅れた")
+    assert not voice.events.filter(kind="edited").exists()
+
+
+def test_a_technician_not_on_the_item_may_not_edit_it_and_another_branch_gets_404(
+    client_for, technician, other_branch_user, voice
+):
+    data = {"category": "praise", "title": "x"}
+
+    assert client_for(technician).post(f"/voice/items/{voice.pk}/edit/", data).status_code == 403
+    assert client_for(other_branch_user).post(f"/voice/items/{voice.pk}/edit/", data).status_code == 404
+    voice.refresh_from_db()
+    assert voice.title == "納車が遅れた"
