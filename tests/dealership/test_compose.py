@@ -10,6 +10,8 @@ import importlib
 import json
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,6 +19,8 @@ import pytest
 import yaml
 from celery import Celery
 from django.core.management import get_commands
+
+from tests.conftest import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -274,7 +278,8 @@ def test_the_proxy_config_file_exists_and_proxies_to_web_with_the_clients_addres
     template = mounted(proxy(), "/etc/nginx/templates/default.conf.template")
     assert (ROOT / template).resolve() == NGINX_CONF
     conf = NGINX_CONF.read_text()
-    assert re.search(r"server\s+web:8000;", conf)
+    assert re.search(r"proxy_pass\s+\$portal;", conf)
+    assert re.search(r"set\s+\$portal\s+http://web:8000;", conf)
     assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for;", conf)
     assert re.search(r"proxy_set_header\s+X-Forwarded-Proto\s+\$scheme;", conf)
     # One proxy in front: the portal must read the client address through it.
@@ -311,3 +316,74 @@ def test_the_proxy_serves_static_files_that_collectstatic_put_in_the_shared_volu
         static_root = environment(service).get("STATIC_ROOT", "/app/staticfiles")
         assert mounted(service, static_root) == volume
     assert proxy()["depends_on"]["collectstatic"]["condition"] == "service_completed_successfully"
+
+
+# --- Scaling out (`docker compose up --scale web=3 --scale worker=2`) ---------------------------------------------
+
+
+def test_web_and_worker_can_be_scaled_because_nothing_pins_a_replica():
+    for name in ("web", "worker"):
+        service = services()[name]
+        # A fixed container name or a published host port allows one replica only.
+        assert "container_name" not in service, name
+        assert "ports" not in service, name
+        assert (service.get("deploy") or {}).get("replicas", 1) == 1, f"{name}: scale with --scale, not in the file"
+
+
+def test_the_proxy_finds_every_web_replica_through_dockers_dns_at_request_time():
+    conf = NGINX_CONF.read_text()
+    # Docker's embedded DNS, re-asked every few seconds: replicas added or
+    # restarted after the proxy started are found. A name in a plain
+    # `upstream` block would be resolved once, when nginx starts.
+    resolver = re.search(r"^resolver\s+127\.0\.0\.11\b([^;]*);", conf, flags=re.MULTILINE)
+    assert resolver, "no resolver pointing at Docker's DNS"
+    valid = re.search(r"valid=(\d+)s", resolver.group(1))
+    assert valid and int(valid.group(1)) <= 30
+    assert not re.search(r"^\s*upstream\b", conf, flags=re.MULTILINE)
+    # The name the proxy asks for is the web service's, on the port gunicorn binds.
+    web_command = argv(services()["web"]["command"])
+    assert option_value(web_command, "--bind", "-b") == "0.0.0.0:8000"
+    assert "web" in services()
+
+
+def test_exactly_one_beat_enqueues_the_periodic_tasks():
+    beats = [name for name, service in app_services().items() if "beat" in argv(service.get("command", []))]
+    assert beats == ["beat"]
+    beat = services()["beat"]
+    assert "ports" not in beat
+    assert (beat.get("deploy") or {}).get("replicas", 1) == 1
+    # The web replicas and workers never run beat themselves (celery worker -B).
+    for name in ("web", "worker"):
+        command = argv(services()[name]["command"])
+        assert "-B" not in command and "--beat" not in command, name
+
+
+def test_the_proxy_config_is_valid_for_nginx(tmp_path):
+    """Rendered as the nginx image does (envsubst of MAX_UPLOAD_MB), then `nginx -t`."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        missing("nginx is not installed (Debian package `nginx`, installed by .ci/run)")
+    rendered = NGINX_CONF.read_text().replace(
+        "${MAX_UPLOAD_MB}", compose_default(environment(proxy())["MAX_UPLOAD_MB"])
+    )
+    assert "${" not in rendered
+    (tmp_path / "default.conf").write_text(rendered)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "nginx.conf").write_text(f"events {{}}\nhttp {{\n  include {tmp_path / 'default.conf'};\n}}\n")
+    checked = subprocess.run(
+        [
+            nginx,
+            "-t",
+            "-p",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "nginx.conf"),
+            "-g",
+            f"pid {tmp_path / 'nginx.pid'}; error_log {tmp_path / 'error.log'};",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "syntax is ok" in checked.stderr
