@@ -262,8 +262,12 @@ def test_a_nonsense_answer_is_refused(plan, sales_rep):
         services.rsvp(plan(), by=sales_rep, answer="perhaps")
 
 
+def in_hours(hours: float):
+    return timezone.now() + timedelta(hours=hours)
+
+
 def test_the_reminder_goes_once_to_each_person_not_declining(plan, manager, sales_rep, technician, advisor):
-    event = plan()
+    event = plan(starts_at=in_hours(20), ends_at=in_hours(21))
     services.rsvp(event, by=advisor, answer=RSVP.NO)
     Notification.objects.all().delete()
 
@@ -291,8 +295,8 @@ def test_no_reminder_before_the_day_before_nor_for_a_cancelled_event(plan, manag
 
 
 def test_an_event_moved_to_another_day_is_reminded_again(plan, manager, sales_rep):
-    event = plan(invited_departments=[Department.SALES])
-    services.send_event_reminders()
+    event = plan(invited_departments=[Department.SALES], starts_at=in_hours(20), ends_at=in_hours(21))
+    assert services.send_event_reminders() == 2
     services.update_event(
         event,
         by=manager,
