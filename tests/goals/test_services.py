@@ -392,3 +392,22 @@ def test_inactive_staff_are_not_invited(plan, branch):
     gone = UserFactory(branch=branch, role=Role.SALES_REP, department=Department.SALES, is_active=False)
     event = plan()
     assert not EventParticipant.objects.filter(event=event, user=gone).exists()
+
+
+def test_someone_who_said_they_come_without_an_invitation_hears_of_a_cancellation(plan, manager, advisor):
+    event = plan(invited_departments=[Department.SALES])
+    services.rsvp(event, by=advisor, answer=RSVP.YES)
+
+    services.cancel_event(event, by=manager)
+
+    assert kinds_for(advisor) == [Notification.Kind.EVENT_CHANGED]
+
+
+def test_a_cancelled_event_cannot_be_edited(plan, manager):
+    event = plan()
+    services.cancel_event(event, by=manager)
+    with pytest.raises(services.EventError, match="cancelled"):
+        services.update_event(
+            event, by=manager, kind=event.kind, title="復活", starts_at=event.starts_at, ends_at=event.ends_at
+        )
+    assert TeamEvent.objects.get(pk=event.pk).title != "復活"
