@@ -93,6 +93,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+def home_goals(request: HttpRequest) -> HttpResponse:
+    """The home page's goal cards, loaded right after the page (goals.panels.goal_panels)."""
+    if not permissions.can_see_kpis(request.user):
+        raise PermissionDenied(_("Only staff of a branch see its figures."))
+    return render(request, "goals/partials/goal_home_cards.html", {"cards": selectors.home_goals(request.user)})
+
+
+@login_required
+@require_GET
 def export_csv(request: HttpRequest) -> HttpResponse:
     branch, period = _scope(request)
     previous = period.previous()
@@ -120,8 +129,8 @@ def export_csv(request: HttpRequest) -> HttpResponse:
                 str(metric.label),
                 str(metric.unit_label),
                 metric.direction,
-                metric.format(figure.value),
-                metric.format(figure.previous),
+                metric.format(figure.value, grouped=False),
+                metric.format(figure.previous, grouped=False),
                 " ".join(metric.formula.split()),
             ]
         )

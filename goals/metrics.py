@@ -134,11 +134,11 @@ class Metric:
     def higher_is_better(self) -> bool:
         return self.direction == Direction.HIGHER
 
-    def format(self, value: Value, *, signed: bool = False) -> str:
-        """The figure as the dashboard and the CSV show it ("" for no data)."""
+    def format(self, value: Value, *, signed: bool = False, grouped: bool = True) -> str:
+        """The figure as the dashboard (grouped thousands) and the CSV (plain) show it; "" for no data."""
         if value is None:
             return ""
-        return f"{value:{'+' if signed else ''},.{self.decimals}f}"
+        return f"{value:{'+' if signed else ''}{',' if grouped else ''}.{self.decimals}f}"
 
     def compute(self, branch: Branch | None, start: date, end: date) -> Value:
         raise NotImplementedError

@@ -34,8 +34,12 @@ def home_panels(user: User) -> list[dict]:
 
 
 def goal_panels(user: User) -> list[dict]:
-    """The team's current goals: team figures only, nobody ranked (one aggregate per goal, at most four)."""
-    from .kpi_selectors import home_goals
+    """The team's current goals: team figures only, nobody ranked.
+
+    The panel costs the home page no query: its cards (one aggregate per goal,
+    over however many jobs and answers) load right after the page, from
+    `goals:home_goals`, so the home page never waits for the KPIs.
+    """
     from .permissions import can_see_kpis
 
     if not can_see_kpis(user):
@@ -46,6 +50,5 @@ def goal_panels(user: User) -> list[dict]:
             "icon": "bullseye",
             "template": "goals/partials/goal_home_panel.html",
             "link": reverse("goals:kpi_dashboard"),
-            "cards": home_goals(user),
         }
     ]

@@ -33,6 +33,7 @@ urlpatterns += [
     path("kpis/export.csv", kpi_views.export_csv, name="kpi_export"),
     path("kpis/manual/", kpi_views.manual_values, name="kpi_manual"),
     path("kpis/manual/import/", kpi_views.manual_import, name="kpi_manual_import"),
+    path("kpis/home-goals/", kpi_views.home_goals, name="home_goals"),
     path("kpis/<slug:key>/", kpi_views.drilldown, name="kpi_drilldown"),
     path("goals/new/", kpi_views.goal_create, name="goal_create"),
     path("goals/<int:pk>/edit/", kpi_views.goal_edit, name="goal_edit"),

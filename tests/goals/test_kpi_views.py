@@ -281,31 +281,54 @@ def test_editing_a_goal_is_403_for_staff_and_404_for_another_branch(
     assert not made.is_archived and made.target == 10
 
 
-def test_the_team_s_goals_are_on_everyone_s_home_page_without_names(branch, manager, technician, sales_rep, client_for):
+HOME_GOALS = reverse("goals:home_goals")
+
+
+def test_the_team_s_goals_are_on_everyone_s_home_page_without_names(
+    branch, manager, technician, sales_rep, client_for, django_assert_max_num_queries
+):
     job(branch, delivered_at=timezone.now() - timedelta(minutes=5))
     made = set_goal(manager, target=10)
-    home = client_for(technician).get(reverse("home"))
-    panels = [panel for panel in home.context["panels"] if panel["template"] == "goals/partials/goal_home_panel.html"]
-    assert [card.goal for card in panels[0]["cards"]] == [made]
-    html = home.content.decode()
-    assert 'data-testid="home-goals"' in html and f'id="goal-{made.pk}"' in html
-    section = html.split('data-testid="home-goals"')[1].split("</section>")[0]
-    assert technician.display_name not in section and sales_rep.display_name not in section
+    client = client_for(technician)
+    home = client.get(reverse("home")).content.decode()
+    # The page itself only holds the panel, which loads its cards right after it.
+    assert 'data-testid="home-goals"' in home and f'hx-get="{HOME_GOALS}"' in home
+    cards = client.get(HOME_GOALS)
+    assert [card.goal for card in cards.context["cards"]] == [made]
+    html = cards.content.decode()
+    assert f'id="goal-{made.pk}"' in html and 'data-testid="goal-value">1<' in html
+    assert technician.display_name not in html and sales_rep.display_name not in html
+    set_goal(manager, metric="csat", target=4)
+    with django_assert_max_num_queries(12):
+        assert len(client.get(HOME_GOALS).context["cards"]) == 2
+
+
+def test_the_home_page_s_goal_panel_costs_no_query(branch, manager, technician, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(technician)
+    client.get(reverse("home"))
+    with CaptureQueriesContext(connection) as before:
+        client.get(reverse("home"))
+    set_goal(manager)
+    set_goal(manager, metric="csat", target=4)
+    with CaptureQueriesContext(connection) as after:
+        client.get(reverse("home"))
+    assert len(after) == len(before)
+    assert not any("goals_goal" in query["sql"] for query in after.captured_queries)
 
 
 def test_another_branch_s_goal_is_not_on_the_home_page(manager, other_branch_user, client_for):
     set_goal(manager)
-    home = client_for(other_branch_user).get(reverse("home"))
-    panel = next(p for p in home.context["panels"] if p["template"] == "goals/partials/goal_home_panel.html")
-    assert panel["cards"] == []
+    assert client_for(other_branch_user).get(HOME_GOALS).context["cards"] == []
 
 
 def test_an_all_branch_goal_shows_on_every_branch_s_home_page(all_branch_manager, other_branch_user, client_for):
     made = set_goal(all_branch_manager, branch=None)
     assert made.branch is None
-    home = client_for(other_branch_user).get(reverse("home"))
-    panel = next(p for p in home.context["panels"] if p["template"] == "goals/partials/goal_home_panel.html")
-    assert [card.goal for card in panel["cards"]] == [made]
+    cards = client_for(other_branch_user).get(HOME_GOALS).context["cards"]
+    assert [card.goal for card in cards] == [made]
 
 
 # --- manual figures -----------------------------------------------------------------------------------------
