@@ -222,6 +222,14 @@ def _past(moment: datetime) -> datetime:
     return min(moment, timezone.now() - timedelta(minutes=5))
 
 
+def _waking_hours(moment: datetime, rng: random.Random) -> datetime:
+    """Customers answer between 8:00 and 22:00 their time, not at 3 a.m."""
+    local = timezone.localtime(moment)
+    if 8 <= local.hour < 22:
+        return moment
+    return local.replace(hour=rng.randint(8, 21), minute=rng.randint(0, 59))
+
+
 def _weighted_overall(rng: random.Random) -> int:
     return rng.choices([score for score, _ in OVERALL_WEIGHTS], weights=[weight for _, weight in OVERALL_WEIGHTS])[0]
 
@@ -254,7 +262,8 @@ def _surveys(rng: random.Random) -> tuple[int, int]:
                 services.opt_out(invitation)
                 opted_out.add(job.customer_id)
             continue
-        answer_at = min(sent_at + timedelta(hours=rng.uniform(1, 96)), now - timedelta(minutes=30))
+        answer_at = _waking_hours(sent_at + timedelta(hours=rng.uniform(1, 96)), rng)
+        answer_at = min(answer_at, now - timedelta(minutes=30))
         overall = _weighted_overall(rng)
         language = job.customer.language
         band = "good" if overall >= 4 else ("mid" if overall == 3 else "bad")

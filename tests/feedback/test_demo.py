@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from datetime import timedelta
 
 import pytest
@@ -19,9 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_has_a_believable_survey_history_and_voice_items_in_every_status():
-    started = time.monotonic()
     call_command("seed_demo", verbosity=0, stdout=io.StringIO())
-    seconds = time.monotonic() - started
 
     responses = SurveyResponse.objects.all()
     assert 120 <= responses.count() <= 190
@@ -45,7 +42,6 @@ def test_the_demo_has_a_believable_survey_history_and_voice_items_in_every_statu
     assert SurveyInvitation.objects.filter(email_status="sent").count() > responses.count()
     assert JobEvent.objects.filter(kind=JobEvent.Kind.SURVEY_ANSWERED).count() == responses.count()
     assert not Notification.objects.filter(email_status=Notification.EmailStatus.PENDING).exists()
-    assert seconds < 120
 
 
 def test_seeding_twice_adds_no_second_survey_history():
