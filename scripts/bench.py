@@ -615,12 +615,14 @@ def build_data(jobs_total: int, staff_per_branch: int) -> dict:
         return session.session_key
 
     home = branches[0]
-    technician = staff[home.pk]["technician"][0]
+    # The measured job: in the workshop, with a technician and the latest thread.
     job = (
-        RepairJob.objects.filter(branch=home, technician=technician, status="in_progress")
+        RepairJob.objects.filter(branch=home, technician__isnull=False, status="in_progress")
+        .select_related("technician")
         .order_by("-last_message_at")
         .first()
     )
+    technician = job.technician
     people = []
     for branch in branches:
         for role, users in staff[branch.pk].items():
