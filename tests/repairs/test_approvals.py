@@ -463,3 +463,29 @@ def test_the_admin_records_a_decision_only_through_the_service(client, branch, a
     assert RepairJob.objects.get(pk=approval.job_id).status == "in_progress"
     assert JobEvent.objects.filter(job_id=approval.job_id, kind="approval_decided", by=superuser).exists()
     assert technician.email in told("approval_decided")
+
+
+def test_the_job_section_costs_the_same_queries_whatever_its_history(client_for, working_job, technician, sales_rep):
+    from django.test.utils import CaptureQueriesContext
+
+    from repairs.images import process_photo as photo
+
+    client = client_for(sales_rep)
+    url = reverse("repairs:job_loops", args=[working_job.pk])
+    counts = []
+    job = working_job
+    for index in range(3):
+        approval = services.request_approval(
+            job, by=technician, work=f"作業{index}", estimate_yen=5000, photos=[photo(photo_upload())]
+        )
+        services.record_approval_decision(approval, by=sales_rep, decision="declined", contact_method="phone")
+        job = RepairJob.objects.get(pk=job.pk)
+        services.flag_sales_lead(job, by=technician, reason="wear_parts")
+        services.create_status_link(job, by=sales_rep)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        counts.append(len(captured))
+    body = response.content.decode()
+    assert body.count('data-testid="approval"') == 3
+    assert body.count('data-testid="status-link"') == 3
+    assert counts[0] == counts[-1] <= 12, counts
