@@ -296,7 +296,8 @@ def sends_to_sign_in(response: HttpResponse) -> bool:
 def kinds_for(identity: str, route_index: int, *, public: bool) -> list[str]:
     if identity == "anonymous":
         return KINDS if public else rotation(KINDS, route_index, 1)
-    return rotation(KINDS, PERSONAS.index(identity) * KINDS_PER_PERSONA_AND_ROUTE + route_index, 2)
+    start = PERSONAS.index(identity) * KINDS_PER_PERSONA_AND_ROUTE + route_index
+    return rotation(KINDS, start, KINDS_PER_PERSONA_AND_ROUTE)
 
 
 def test_every_route_gets_every_hostile_kind_from_some_persona():
