@@ -85,6 +85,10 @@ class GoalForm(forms.Form):
         data = super().clean()
         if data.get("period") == GoalPeriod.CUSTOM and not data.get("end_date"):
             self.add_error("end_date", _("Enter the last day of the goal."))
+        for name in ("start_date", "end_date"):
+            day = data.get(name)
+            if day is not None and not 2000 <= day.year <= 2100:
+                self.add_error(name, _("Choose dates between 2000 and 2100."))
         return data
 
 

@@ -56,7 +56,8 @@ class Period:
         kind = params.get("period", GoalPeriod.MONTH)
         if kind == GoalPeriod.CUSTOM:
             start, last = _parse_date(params.get("start")), _parse_date(params.get("end"))
-            if start and last and start <= last and (last - start).days <= 366 and start.year >= 2000:
+            in_range = start and last and start.year >= 2000 and last.year <= 2100
+            if in_range and start <= last and (last - start).days <= 366:
                 return cls(kind=kind, start=start, end=last + timedelta(days=1))
             kind = GoalPeriod.MONTH
         anchor = _parse_month(params.get("month")) or today
@@ -159,14 +160,11 @@ class Figure:
 
 
 def figures(branch: Branch | None, period: Period) -> list[Figure]:
-    """Every metric for the period beside the period before: two aggregates per metric."""
+    """Every metric for the period beside the period before: one aggregate query per metric."""
     previous = period.previous()
+    both = [(period.start, period.until), (previous.start, previous.end)]
     return [
-        Figure(
-            metric=metric,
-            value=metric.compute(branch, period.start, period.until),
-            previous=metric.compute(branch, previous.start, previous.end),
-        )
+        Figure(metric, *metric.compute_periods(branch, both))  # one query for both periods
         for metric in METRICS.values()
     ]
 

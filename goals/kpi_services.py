@@ -40,8 +40,14 @@ class GoalError(Exception):
     """A refused write; `str(error)` is the message for the user."""
 
 
+# Goals and dashboard periods live in these years (and the date arithmetic never overflows).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 def period_dates(period: str, start: date, end: date | None = None) -> tuple[date, date]:
     """First and last day (both included) of a month, a quarter, or the given dates."""
+    if not FIRST_YEAR <= start.year <= LAST_YEAR or (end is not None and not FIRST_YEAR <= end.year <= LAST_YEAR):
+        raise GoalError(_("Choose dates between 2000 and 2100."))
     if period == GoalPeriod.MONTH:
         first = start.replace(day=1)
         following = (first + timedelta(days=32)).replace(day=1)

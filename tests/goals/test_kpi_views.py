@@ -381,3 +381,19 @@ def test_snapshots_of_another_branch_never_reach_this_branch_s_charts(branch, ot
     KpiSnapshot.objects.create(metric="csat", branch=branch, date=date(2026, 10, 4), value=Decimal(5))
     chart = client_for(manager).get(DASHBOARD, OCTOBER).context["charts"]["csat"]
     assert chart["labels"] == ["2026-10-04"] and chart["values"] == [5.0]
+
+
+def test_dates_far_in_the_future_or_past_are_refused_not_a_crash(branch, manager, client_for):
+    client = client_for(manager)
+    for query in [
+        {"period": "custom", "start": "9999-12-01", "end": "9999-12-31"},
+        {"period": "month", "month": "9999-12"},
+        {"period": "quarter", "month": "0001-01"},
+    ]:
+        assert client.get(DASHBOARD, query).status_code == 200, query
+    for start in ("9999-12-31", "1900-01-01"):
+        answer = client.post(reverse("goals:goal_create"), goal_form(branch=branch.pk, start_date=start))
+        assert answer.status_code == 400, start
+    with pytest.raises(kpi_services.GoalError):
+        kpi_services.period_dates(GoalPeriod.MONTH, date(9999, 12, 31))
+    assert not Goal.objects.exists()

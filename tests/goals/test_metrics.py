@@ -376,3 +376,16 @@ def test_every_metric_s_daily_figures_equal_its_figure_for_each_single_day(branc
     participation = METRICS["cross_department_participation"].daily(branch, start, end)
     assert participation[date(2026, 10, 5)] == pytest.approx(200 / 3)
     assert participation[date(2026, 10, 6)] == 0
+
+
+def test_every_metric_computes_several_periods_in_one_go_as_it_does_one_by_one(branch, turnarounds, answers):
+    job(branch, kind="pdi", delivered_at=at(20, 9, month=9))
+    job(branch, promised_at=at(5, 17), ready_at=at(5, 18))
+    lead(branch, created=at(15, month=9), status="converted", updated=at(6))
+    ManualKpiValue.objects.create(metric="units_sold", branch=branch, date=date(2026, 9, 5), value=2)
+    periods = [OCTOBER, (date(2026, 9, 1), date(2026, 10, 1)), (date(2026, 8, 1), date(2026, 8, 2))]
+    for key, metric in METRICS.items():
+        together = metric.compute_periods(branch, periods)
+        apart = [metric.compute(branch, start, end) for start, end in periods]
+        assert together == pytest.approx(apart), key
+        assert metric.compute_periods(None, periods) == pytest.approx([metric.compute(None, *p) for p in periods]), key
