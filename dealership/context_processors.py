@@ -28,18 +28,38 @@ def app_hook(app: str, module: str, name: str):
     return getattr(imported, name, None)
 
 
-def navigation_for(user) -> list[dict[str, Any]]:
+# Each app's screens form one menu of the navigation bar, so the bar stays one
+# short row at any width however many screens the apps add.
+APP_MENUS: dict[str, tuple[Any, str]] = {
+    "repairs": (_("Workshop"), "wrench-adjustable"),
+    "feedback": (_("Customers"), "person-vcard"),
+    "goals": (_("Team"), "people"),
+}
+
+
+def navigation_menus(user) -> list[dict[str, Any]]:
+    """The navigation bar: Home, then one menu per app with the screens this user may use."""
     # Imported here: the wiring may know every app, the core models may not.
     from accounts.permissions import can_manage_staff
 
-    items = [{"url": reverse("home"), "label": _("Home"), "icon": "house", "name": "home"}]
+    menus: list[dict[str, Any]] = [{"url": reverse("home"), "label": _("Home"), "icon": "house", "name": "home"}]
     for app in PORTAL_APPS:
         hook = app_hook(app, "permissions", "navigation_items")
-        if hook is not None:
-            items.extend(hook(user))
-    if can_manage_staff(user):
-        items.append({"url": reverse("accounts:team"), "label": _("Team"), "icon": "people", "name": "team"})
-    return items
+        items = list(hook(user)) if hook is not None else []
+        if app == "goals" and can_manage_staff(user):
+            items.append({"url": reverse("accounts:team"), "label": _("Staff"), "icon": "person-gear", "name": "team"})
+        if items:
+            label, icon = APP_MENUS[app]
+            menus.append({"label": label, "icon": icon, "name": f"menu-{app}", "items": items})
+    return menus
+
+
+def navigation_for(user) -> list[dict[str, Any]]:
+    """Every screen of the navigation as one flat list (home shortcuts, tests)."""
+    flat: list[dict[str, Any]] = []
+    for entry in navigation_menus(user):
+        flat.extend(entry.get("items", [entry]))
+    return flat
 
 
 def bell_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
@@ -61,6 +81,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     return {
         # Callables too: polled fragments render without the navigation.
         "nav_items": functools.cache(lambda: navigation_for(user)),
+        "nav_menus": functools.cache(lambda: navigation_menus(user)),
         "nav_current": current,
         "bell_etag": bell_etag(user).strip('"'),
         # A callable, so fragments that never show the bell never pay its query.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -39,6 +40,8 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (password: dealership-demo):")
         for email in ("sales@example.com", "technician@example.com", "advisor@example.com", "manager@example.com"):
             self.stdout.write(f"  {email}")
+        if data.get("status_link_url"):
+            self.stdout.write(f"A customer's status link (no login): {settings.SITE_URL}{data['status_link_url']}")
 
     def app_demos(self) -> list:
         """Each portal app's demo.py, in dependency order (repairs ← feedback ← goals)."""
