@@ -64,11 +64,19 @@ class ResultFilters:
     def from_query(cls, params) -> ResultFilters:
         period = params.get("period", DEFAULT_PERIOD)
         start, end = _parse_date(params.get("start")), _parse_date(params.get("end"))
-        if period == "custom" and not (start and end and start <= end):
-            period = DEFAULT_PERIOD
         if period not in PERIODS and period != "custom":
             period = DEFAULT_PERIOD
+        dates_given = bool(start and end and start <= end)
         if period != "custom":
+            preset_end = timezone.localdate()
+            preset_start = preset_end - timedelta(days=PERIODS[period] - 1)
+            # The form always sends a period: dates typed over the preset's mean "from – to".
+            if dates_given and (start, end) != (preset_start, preset_end):
+                period = "custom"
+            else:
+                start, end = preset_start, preset_end
+        elif not dates_given:
+            period = DEFAULT_PERIOD
             end = timezone.localdate()
             start = end - timedelta(days=PERIODS[period] - 1)
         kind = params.get("kind", "")

@@ -166,6 +166,12 @@ def test_the_filters_narrow_every_figure(dataset, manager, staff):
     custom = figures(manager, period="custom", start="2026-03-01", end="2026-03-31")["summary"]
     assert (custom["count"], custom["nps"]) == (1, 100)
     assert figures(manager, kind="pdi")["summary"]["nps"] is None
+    typed_over_preset = figures(manager, period="90", start="2026-05-01", end="2026-05-31")["summary"]
+    assert (typed_over_preset["count"], typed_over_preset["nps"]) == (2, -100)  # 4 and 0
+    reversed_dates = selectors.ResultFilters.from_query(
+        {"period": "custom", "start": "2026-06-01", "end": "2026-05-01"}
+    )
+    assert (reversed_dates.period, reversed_dates.end) == ("90", date(2026, 6, 30))
 
 
 def test_another_branch_sees_only_its_own_answers(dataset, other_branch_user, manager, branch):
