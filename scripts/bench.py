@@ -140,6 +140,19 @@ def ensure_wrk() -> str:
     sys.exit("wrk is missing: install Debian's `wrk` package (.ci/run does).")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time these processes have used so far, from /proc (0 for any that is gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else 0.0
@@ -270,6 +283,12 @@ class Stack:
 
         master = psutil.Process(self.server.pid)
         return [master.pid, *(child.pid for child in master.children(recursive=True))]
+
+    def database_pids(self) -> list[int]:
+        """The PostgreSQL backends serving the throwaway database (gunicorn's persistent connections)."""
+        with closing(self._admin()) as admin, admin.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.name])
+            return [row[0] for row in cursor.fetchall()]
 
     def stop_server(self) -> None:
         server, self.server = self.server, None
@@ -783,7 +802,12 @@ def main() -> int:
         sales = data["first"]["sales_rep"]
 
         def run(label: str, path: str, headers: dict[str, str], *, fresh: bool, expect: int) -> dict:
+            # CPU per request of gunicorn and its PostgreSQL backends: unlike req/s, it hardly
+            # moves when other work shares the machine.
+            pids = bench.server_pids() + bench.database_pids()
+            before = cpu_seconds(pids)
             stats = wrk(binary, script, base + path, headers, fresh=fresh)
+            stats["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(1, stats["requests"])
             if not stats["requests"]:
                 # Nothing came back within the run: no figure can be given.
                 failures.append(f"{label}: no answer within {DURATION} s")
@@ -848,8 +872,13 @@ def report(bare: float, signed: float, floors: dict, results: list) -> None:
         f"\nFloors (mean of first and last run): bare {bare:.0f} req/s, signed in {signed:.0f} req/s "
         f"(signed in drifted {first:.0f} → {last:.0f} during the run)."
     )
+    floor_cpu = sum(s["cpu_ms"] for s in floors["signed"]) / len(floors["signed"])
+    bare_cpu = sum(s["cpu_ms"] for s in floors["bare"]) / len(floors["bare"])
+    print(
+        f"CPU per request (gunicorn and PostgreSQL): bare floor {bare_cpu:.2f} ms, signed-in floor {floor_cpu:.2f} ms."
+    )
     header = f"{'screen (10,000 jobs)':44} {'req/s':>7} {'p50':>6} {'p95':>6} {'× signed':>8} {'× bare':>7}"
-    print(f"\n{header} {'expected':>9}  target")
+    print(f"\n{header} {'expected':>9} {'CPU ms':>7} {'CPU × signed':>12}  target")
     missed = []
     for item, stats in results:
         ratio_signed, ratio_bare = stats["rps"] / signed, stats["rps"] / bare
@@ -865,11 +894,15 @@ def report(bare: float, signed: float, floors: dict, results: list) -> None:
         latency = f"{stats['p50']:6.1f} {stats['p95']:6.1f}" if stats["requests"] else f"{'—':>6} {'—':>6}"
         print(
             f"{item['label']:44} {stats['rps']:7.0f} {latency} "
-            f"{ratio_signed:8.2f} {ratio_bare:7.2f} {expected:>9}  {verdict}"
+            f"{ratio_signed:8.2f} {ratio_bare:7.2f} {expected:>9} {stats['cpu_ms']:7.2f} "
+            f"{floor_cpu / max(stats['cpu_ms'], 0.001):12.2f}  {verdict}"
         )
     print(
         "\nLatencies in ms. `expected`: the share of answers with the status the run expects (200 fresh, "
-        "304 unchanged). Ratios are of req/s; on a busy machine compare ratios, not raw figures."
+        "304 unchanged). `× signed`, `× bare`: req/s as a share of the floors' (the targets). `CPU ms`: CPU "
+        "time of gunicorn and its PostgreSQL backends per request; `CPU × signed`: the signed-in floor's CPU "
+        "per request divided by the screen's, the same ratio by cost, which hardly moves when other work "
+        "shares the machine."
     )
     load = os.getloadavg()
     print(f"Machine load average at the end: {load[0]:.1f} (1 min), {load[1]:.1f} (5 min) on {os.cpu_count()} CPUs.")
