@@ -190,7 +190,17 @@ class AggregateMetric(Metric):
 
     def compute_periods(self, branch: Branch | None, periods: list[tuple[date, date]]) -> list[Value]:
         """Several periods in one query: each aggregate once per period, filtered to it."""
-        aggregates = self.aggregates()
+        return [
+            self.finish(figures) for figures in self.aggregate_periods(self.base(branch), self.aggregates(), periods)
+        ]
+
+    def daily(self, branch: Branch | None, start: date, end: date) -> dict[date, Value]:
+        found = self.aggregate_days(self.base(branch), self.aggregates(), start, end)
+        return {day: self.finish(figures) for day, figures in found.items()}
+
+    def aggregate_periods(
+        self, rows: QuerySet, aggregates: dict[str, Aggregate], periods: list[tuple[date, date]]
+    ) -> list[dict[str, Any]]:
         combined: dict[str, Aggregate] = {}
         anywhere = Q()
         for index, (start, end) in enumerate(periods):
@@ -201,23 +211,24 @@ class AggregateMetric(Metric):
                 narrowed = aggregate.copy()
                 narrowed.filter = within if aggregate.filter is None else aggregate.filter & within
                 combined[f"{name}__{index}"] = narrowed
-        figures = self.base(branch).filter(anywhere).aggregate(**combined)
-        return [
-            self.finish({name: figures[f"{name}__{index}"] for name in aggregates}) for index in range(len(periods))
-        ]
+        figures = rows.filter(anywhere).aggregate(**combined)
+        return [{name: figures[f"{name}__{index}"] for name in aggregates} for index in range(len(periods))]
 
-    def daily(self, branch: Branch | None, start: date, end: date) -> dict[date, Value]:
-        aggregates = self.aggregates()
+    def aggregate_days(
+        self, rows: QuerySet, aggregates: dict[str, Aggregate], start: date, end: date
+    ) -> dict[date, dict[str, Any]]:
+        """The aggregates of each local day of [start, end), grouped in one query; empty days too."""
+        start_at, end_at = self.time_range(start, end)
         empty = {name: 0 if isinstance(aggregate, Count) else None for name, aggregate in aggregates.items()}
         found = {
             row.pop("day"): row
-            for row in self.rows(branch, start, end)
+            for row in rows.filter(**{f"{self.time_field}__gte": start_at, f"{self.time_field}__lt": end_at})
             .order_by()
             .annotate(day=TruncDate(self.time_field, tzinfo=timezone.get_current_timezone()))
             .values("day")
             .annotate(**aggregates)
         }
-        return {day: self.finish(found.get(day, empty)) for day in days_between(start, end)}
+        return {day: found.get(day, empty) for day in days_between(start, end)}
 
     def drilldown(self, branch: Branch | None, start: date, end: date) -> QuerySet:
         return self.rows(branch, start, end).order_by(f"-{self.time_field}", "-pk")
@@ -424,11 +435,30 @@ class ComebackRate(JobMetric):
 
         return super().base(branch).filter(status=Status.DELIVERED)
 
+    # Counted apart, as rows that pass an EXISTS filter: PostgreSQL joins them
+    # in one pass, while an EXISTS inside an aggregate's FILTER would run once
+    # per delivered job (1.3 s instead of 20 ms over 50,000 jobs).
+    DELIVERED: ClassVar[dict] = {"delivered": Count("pk")}
+    CAME_BACK: ClassVar[dict] = {"came_back": Count("pk")}
+
     def aggregates(self) -> dict[str, Aggregate]:
-        return {"delivered": Count("pk"), "came_back": Count("pk", filter=Q(Exists(_comebacks())))}
+        return self.DELIVERED
 
     def finish(self, figures: dict[str, Any]) -> Value:
         return _percent(figures["came_back"], figures["delivered"])
+
+    def compute(self, branch: Branch | None, start: date, end: date) -> Value:
+        return self.compute_periods(branch, [(start, end)])[0]
+
+    def compute_periods(self, branch: Branch | None, periods: list[tuple[date, date]]) -> list[Value]:
+        delivered = self.aggregate_periods(self.base(branch), self.DELIVERED, periods)
+        came_back = self.aggregate_periods(self.base(branch).filter(Exists(_comebacks())), self.CAME_BACK, periods)
+        return [self.finish(all_ | back) for all_, back in zip(delivered, came_back, strict=True)]
+
+    def daily(self, branch: Branch | None, start: date, end: date) -> dict[date, Value]:
+        delivered = self.aggregate_days(self.base(branch), self.DELIVERED, start, end)
+        came_back = self.aggregate_days(self.base(branch).filter(Exists(_comebacks())), self.CAME_BACK, start, end)
+        return {day: self.finish(delivered[day] | came_back[day]) for day in delivered}
 
     def drilldown(self, branch: Branch | None, start: date, end: date) -> QuerySet:
         return super().drilldown(branch, start, end).annotate(came_back=Exists(_comebacks()))
