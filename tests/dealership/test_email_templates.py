@@ -70,6 +70,67 @@ EXPECTED = {
         "en": ("[Promise changed] ", "The time promised to your customer changed. The customer may ask you about it."),
         "ja": ("【約束時刻変更】", "お客様との約束時刻が変更されました。お客様から問い合わせがあるかもしれません。"),
     },
+    Kind.APPROVAL_REMINDER: {
+        "en": (
+            "[Approval still waiting] ",
+            "The workshop is still waiting for the customer's answer on extra work. Please call the customer, "
+            "or record that you could not reach them.",
+        ),
+        "ja": (
+            "【承認待ちが続いています】",
+            "工場は追加作業へのお客様の回答をまだ待っています。お客様に連絡するか、連絡がつかなかったことを記録してください。",
+        ),
+    },
+    Kind.LEAD_UPDATED: {
+        "en": ("[Your lead] ", "Sales followed up the lead you flagged. Here is what became of it."),
+        "ja": ("【あなたのリード】", "あなたが登録したリードに営業が対応しました。結果は次のとおりです。"),
+    },
+    Kind.SURVEY_LOW_SCORE: {
+        "en": (
+            "[Low survey score] ",
+            "A customer answered the survey with a low score. Call them back together with the workshop.",
+        ),
+        "ja": (
+            "【アンケート低評価】",
+            "お客様がアンケートに低評価で回答しました。工場と一緒にお客様へ連絡してください。",
+        ),
+    },
+    Kind.VOICE_ASSIGNED: {
+        "en": ("[Customer voice] ", "A customer voice item is now yours."),
+        "ja": ("【顧客の声】", "顧客の声があなたの担当になりました。"),
+    },
+    Kind.VOICE_UPDATED: {
+        "en": ("[Customer voice] ", "A customer voice item you are on changed."),
+        "ja": ("【顧客の声】", "担当している顧客の声が更新されました。"),
+    },
+    Kind.EVENT_INVITED: {
+        "en": (
+            "[Team event] ",
+            "You are invited to a team event. Answer with one click on its page; it can go straight into your calendar.",
+        ),
+        "ja": (
+            "【チームイベント】",
+            "チームイベントに招待されました。イベントのページでワンクリックで回答でき、カレンダーにも追加できます。",
+        ),
+    },
+    Kind.EVENT_CHANGED: {
+        "en": ("[Event changed] ", "A team event you are invited to has changed or was cancelled."),
+        "ja": ("【イベント変更】", "招待されているチームイベントが変更または中止されました。"),
+    },
+    Kind.EVENT_REMINDER: {
+        "en": ("[Reminder] ", "A reminder of a team event coming up."),
+        "ja": ("【リマインダー】", "まもなく開催されるチームイベントのお知らせです。"),
+    },
+    Kind.ACTION_ITEM: {
+        "en": (
+            "[Action item] ",
+            "A team meeting gave you an action item. It stays on your home page until it is done.",
+        ),
+        "ja": (
+            "【アクション項目】",
+            "チームの会議であなたにアクション項目が割り当てられました。完了するまでホーム画面に表示されます。",
+        ),
+    },
     Kind.JOB_OVERDUE: {
         "en": ("[Overdue] ", "A job missed, or is about to miss, the time promised to the customer."),
         "ja": ("【期限注意】", "お客様との約束時刻を過ぎた、または間に合わなくなりそうな作業があります。"),

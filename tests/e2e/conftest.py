@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 
 from tests import conftest as suite
 
@@ -135,10 +136,51 @@ def demo_site(transactional_db, live_server) -> str:
     """The live server's URL, over a freshly seeded demo dealership.
 
     pytest-django's `live_server` empties every table after each test (it
-    brings `transactional_db`), so every test seeds again. That is cheap
-    (well under 0.1 s) because tests/conftest.py switches password hashing to
-    MD5; with PBKDF2 the demo's thirteen passwords cost about 2.5 s a test.
+    brings `transactional_db`), so every test needs the demo again. Seeding it
+    through the services takes tens of seconds, so on PostgreSQL the first test
+    seeds and copies every table into a snapshot schema, and each later test
+    copies the rows back (a fraction of a second). Elsewhere it seeds each time.
     """
-    # seed_demo prints the demo logins whatever the verbosity.
-    call_command("seed_demo", verbosity=0, stdout=io.StringIO())
+    if connection.vendor == "postgresql" and _snapshot_exists():
+        _restore_snapshot()
+    else:
+        # seed_demo prints the demo logins whatever the verbosity.
+        call_command("seed_demo", verbosity=0, stdout=io.StringIO())
+        if connection.vendor == "postgresql":
+            _take_snapshot()
     return live_server.url
+
+
+SNAPSHOT = "e2e_demo_snapshot"
+
+
+def _demo_tables() -> list[str]:
+    return sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+
+
+def _snapshot_exists() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [SNAPSHOT])
+        return cursor.fetchone() is not None
+
+
+def _take_snapshot() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {SNAPSHOT}")
+        for table in _demo_tables():
+            cursor.execute(f'CREATE TABLE {SNAPSHOT}."{table}" AS TABLE public."{table}"')
+
+
+def _restore_snapshot() -> None:
+    """Copy the seeded rows back; foreign keys are checked at commit (Django makes them deferrable)."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+
+    tables = _demo_tables()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute("TRUNCATE " + ", ".join(f'public."{table}"' for table in tables) + " CASCADE")
+        for table in tables:
+            cursor.execute(f'INSERT INTO public."{table}" SELECT * FROM {SNAPSHOT}."{table}"')
+        for statement in connection.ops.sequence_reset_sql(no_style(), apps.get_models(include_auto_created=True)):
+            cursor.execute(statement)
