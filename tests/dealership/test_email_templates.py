@@ -106,7 +106,8 @@ EXPECTED = {
     Kind.EVENT_INVITED: {
         "en": (
             "[Team event] ",
-            "You are invited to a team event. Answer with one click on its page; it can go straight into your calendar.",
+            "You are invited to a team event. Answer with one click on its page; "
+            "it can go straight into your calendar.",
         ),
         "ja": (
             "【チームイベント】",
