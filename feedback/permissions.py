@@ -79,7 +79,8 @@ def navigation_items(user: User) -> list[dict[str, Any]]:
         },
         {
             "url": reverse("feedback:customer_search"),
-            "label": _("Customers"),
+            # The wiring names this app's menu "Customers": the item says what it does.
+            "label": _("Find a customer"),
             "icon": "person-vcard",
             "name": "customers",
         },
