@@ -19,7 +19,7 @@ from dealership.models import Branch
 from . import permissions
 from .kpi_services import period_dates
 from .metrics import METRICS, Metric, Value, get_metric
-from .models import Goal, GoalPeriod, GoalProgress, KpiSnapshot
+from .models import Goal, GoalPeriod, GoalProgress, KpiSnapshot, ManualKpiValue
 
 # Goal cards shown at most (dashboard) and on the home page.
 DASHBOARD_GOALS = 12
@@ -250,9 +250,7 @@ def home_goals(user: User) -> list[GoalCard]:
     return goal_cards(user, goals)
 
 
-def recent_manual_values(user: User, *, limit: int = 20) -> QuerySet:
-    from .models import ManualKpiValue
-
+def recent_manual_values(user: User, *, limit: int = 20) -> QuerySet[ManualKpiValue]:
     qs = ManualKpiValue.objects.select_related("branch", "entered_by").order_by("-date", "-entered_at")
     if not user.sees_all_branches:
         qs = qs.filter(branch_id=user.branch_id)

@@ -174,7 +174,7 @@ def archive_goal(goal: Goal, *, by: User) -> Goal:
 # --- Manual values ------------------------------------------------------------------------------------------
 
 
-def _check_manual(by: User, metric: str, branch: Branch, value: Decimal) -> None:
+def _check_manual(metric: str, value: Decimal) -> None:
     if metric not in METRICS or not get_metric(metric).manual:
         raise GoalError(_("Choose a metric that is entered by hand."))
     if value is None or value < 0 or value > MAX_MANUAL_VALUE:
@@ -185,7 +185,7 @@ def record_manual_value(*, by: User, metric: str, branch: Branch, day: date, val
     """Set one day's figure (a second entry for the same day replaces the first)."""
     if not permissions.can_enter_manual_values(by, branch):
         raise PermissionDenied(_("Only managers of the branch enter its figures."))
-    _check_manual(by, metric, branch, value)
+    _check_manual(metric, value)
     with transaction.atomic():
         row, _created = ManualKpiValue.objects.update_or_create(
             metric=metric,

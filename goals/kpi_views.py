@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -79,7 +80,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "period": period,
             "previous": period.previous(),
             "figures": figures,
-            "trends": [(METRICS[key], points) for key, points in trends.items()],
+            # Formatted here: 15 tables of a month of days each would cost the
+            # template more than all the figures' queries.
+            "trends": [
+                (METRICS[key], [(day.isoformat(), METRICS[key].format(value)) for day, value in points])
+                for key, points in trends.items()
+            ],
+            "no_data": _("no data"),
             "charts": charts,
             "cards": cards,
             "branches": selectors.kpi_branches(user),
@@ -224,8 +231,6 @@ def goal_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _dashboard_for(goal: Goal) -> str:
-    from django.urls import reverse
-
     query = urlencode(
         {"period": "custom", "start": goal.start_date, "end": goal.end_date, "branch": goal.branch_id or "all"}
     )
