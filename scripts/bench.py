@@ -859,6 +859,8 @@ def main() -> int:
 
         if os.environ.get("BENCH_EMAIL", "1") != "0":
             email_latency(bench.env, bench.workdir)
+        if os.environ.get("BENCH_KPI", "1") != "0":
+            kpi_dashboard(bench, binary, script)
     print(f"\nFinished in {time.monotonic() - started:.0f} s.")
     if failures:
         print("\nERRORS:\n- " + "\n- ".join(failures))
@@ -1025,8 +1027,212 @@ def run_builder(argv: list[str], builder: Callable[[int, int], dict] = build_dat
     print(json.dumps(builder(jobs, staff)))
 
 
+# --- KPI dashboard (issue 12) -----------------------------------------------------------------------------------
+# Kept apart from the screens above: its own data size and one connection.
+# `python scripts/bench.py kpi` runs only this part; `make bench` runs it last
+# (BENCH_KPI=0 skips it). Target: the dashboard's median latency at one
+# connection ≤ 100 × the signed-in floor's.
+
+KPI_JOBS = int(os.environ.get("BENCH_KPI_JOBS", "100000"))
+KPI_RESPONSES = int(os.environ.get("BENCH_KPI_RESPONSES", "30000"))
+KPI_SECONDS = int(os.environ.get("BENCH_KPI_SECONDS", "10"))
+KPI_TARGET_RATIO = 100
+
+
+def build_kpi_data(jobs_total: int, responses: int) -> dict:
+    """Delivered jobs up to `jobs_total` over the last year, `responses` survey answers, 90 days of snapshots."""
+    import random
+    import secrets
+    from datetime import timedelta
+
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealership.settings")
+    django.setup()
+
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from dealership.models import Branch, Customer, Vehicle
+    from feedback.models import SurveyInvitation, SurveyResponse
+    from goals import kpi_services
+    from repairs.models import JobKind, RepairJob
+
+    started = time.monotonic()
+    rng = random.Random(12)
+    now = timezone.now()
+    kinds = JobKind.values
+    branches = list(Branch.objects.order_by("pk"))
+    cars = {
+        branch.pk: list(Vehicle.objects.filter(customer__branch=branch).values_list("pk", "customer_id"))
+        for branch in branches
+    }
+    if not all(cars.values()):
+        sys.exit("build the bench dealership first (customers and vehicles are missing)")
+    next_id = (RepairJob.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+    jobs, delivered = [], []
+    for index in range(max(0, jobs_total - RepairJob.objects.count())):
+        branch = branches[index % len(branches)]
+        vehicle, customer = cars[branch.pk][rng.randrange(len(cars[branch.pk]))]
+        received = now - timedelta(hours=rng.uniform(30, 24 * 365))
+        ready = received + timedelta(hours=rng.uniform(1, 72))
+        status = "cancelled" if index % 50 == 0 else "delivered"
+        job_id = next_id + index
+        jobs.append(
+            {
+                "id": job_id,
+                "number": f"K-{job_id:07d}",
+                "branch_id": branch.pk,
+                "customer_id": customer,
+                "vehicle_id": vehicle,
+                "kind": kinds[index % len(kinds)],
+                "title": "KPI bench job",
+                "status": status,
+                "promised_at": received + timedelta(hours=rng.uniform(4, 72)),
+                "received_at": received,
+                "created_at": received,
+                "updated_at": received,
+                "ready_at": ready if status == "delivered" else None,
+                "delivered_at": ready + timedelta(hours=2) if status == "delivered" else None,
+            }
+        )
+        if status == "delivered":
+            delivered.append((job_id, customer, ready + timedelta(hours=2)))
+    copy_rows(RepairJob, jobs)
+    first_invitation = (SurveyInvitation.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+    first_response = (SurveyResponse.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+    invitations, answers = [], []
+    for offset, (job_id, customer, handed_over) in enumerate(delivered[:responses]):
+        asked = handed_over + timedelta(hours=24)
+        answered = asked + timedelta(hours=rng.uniform(1, 72))
+        invitations.append(
+            {
+                "id": first_invitation + offset,
+                "job_id": job_id,
+                "customer_id": customer,
+                "token": secrets.token_hex(16),
+                "language": "ja",
+                "created_at": asked,
+                "expires_at": asked + timedelta(days=30),
+                "email_status": "sent",
+                "sent_at": asked,
+                "answered_at": answered,
+            }
+        )
+        answers.append(
+            {
+                "id": first_response + offset,
+                "invitation_id": first_invitation + offset,
+                "job_id": job_id,
+                "overall": rng.choice([2, 3, 4, 4, 5, 5]),
+                "nps": rng.randint(3, 10),
+                "language": "ja",
+                "submitted_at": answered,
+            }
+        )
+    copy_rows(SurveyInvitation, invitations)
+    copy_rows(SurveyResponse, answers)
+    today = timezone.localdate()
+    kpi_services.backfill(today - timedelta(days=89), today)
+    return {
+        "jobs": RepairJob.objects.count(),
+        "responses": SurveyResponse.objects.count(),
+        "customers": Customer.objects.count(),
+        "seconds": round(time.monotonic() - started),
+    }
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def kpi_dashboard(bench: Stack, binary: str, script: Path) -> bool:
+    """The KPI dashboard over KPI_JOBS jobs and KPI_RESPONSES answers at one connection, against the floor."""
+    bench.stop_server()
+    print(f"\nKPI dashboard: adding jobs up to {KPI_JOBS:,} and {KPI_RESPONSES:,} survey answers…")
+    output = subprocess.run(
+        [PYTHON, __file__, "build-kpi", str(KPI_JOBS), str(KPI_RESPONSES)],
+        cwd=ROOT,
+        env=bench.env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if output.returncode:
+        print(f"Building the KPI data failed:\n{output.stderr[-4000:]}")
+        return False
+    built = json.loads(output.stdout.strip().splitlines()[-1])
+    print(
+        f"Built in {built['seconds']} s: {built['jobs']:,} jobs, {built['responses']:,} survey answers, "
+        "90 days of snapshots."
+    )
+    base = bench.serve()
+    manager = cookie(bench.data["first"]["manager"])
+    for path in ("/bench/floor/", "/team/kpis/"):
+        request = urllib.request.Request(base + path, headers=manager)
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=60) as answer:
+                status, where = answer.status, ""
+        except urllib.error.HTTPError as error:
+            status, where = error.code, error.headers.get("Location", "")
+        if status != 200:
+            print(f"KPI dashboard: {path} answered {status} {where} for the manager; not measured.")
+            bench.stop_server()
+            return False
+    one = [binary, "-t1", "-c1", f"-d{KPI_SECONDS}s", "--timeout", "30s", "-s", str(script)]
+    for path in ("/bench/floor/", "/team/kpis/"):  # warm-up: templates, connections, the database's caches
+        subprocess.run(
+            [*one[:3], "-d2s", "-H", f"Cookie: {manager['Cookie']}", base + path], capture_output=True, check=False
+        )
+    results = {}
+    for label, path in (("floor, signed in (SELECT 1)", "/bench/floor/"), ("KPI dashboard", "/team/kpis/")):
+        text = subprocess.run(
+            [*one, "-H", f"Cookie: {manager['Cookie']}", base + path, "--", "same"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        p50, _p95, p99 = (float(value) / 1000 for value in re.search(r"LATENCY (\S+) (\S+) (\S+)", text).groups())
+        statuses = {int(code): int(count) for code, count in re.findall(r"STATUS (\d+) (\d+)", text)}
+        results[label] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), "p50": p50}
+        results[label] |= {"p99": p99, "statuses": statuses}
+    bench.stop_server()
+    floor = results["floor, signed in (SELECT 1)"]["p50"]
+    print(f"\n{'screen, 1 connection':34} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'× floor p50':>11}  statuses")
+    for label, stats in results.items():
+        print(
+            f"{label:34} {stats['rps']:7.1f} {stats['p50']:7.1f} {stats['p99']:7.1f} "
+            f"{stats['p50'] / floor:11.1f}  {stats['statuses']}"
+        )
+    dashboard = results["KPI dashboard"]
+    ratio = dashboard["p50"] / floor
+    ok = ratio <= KPI_TARGET_RATIO and set(dashboard["statuses"]) == {200}
+    verdict = "met" if ok else "MISSED"
+    print(f"Target: the dashboard's median ≤ {KPI_TARGET_RATIO} × the signed-in floor's: {verdict} ({ratio:.1f} ×).")
+    return ok
+
+
+def kpi_main() -> int:
+    """`python scripts/bench.py kpi`: only the KPI dashboard, on a dealership of its own."""
+    require_services()
+    binary = ensure_wrk()
+    with stack() as bench:
+        bench.build()
+        script = bench.workdir / "count.lua"
+        script.write_text(WRK_LUA)
+        return 0 if kpi_dashboard(bench, binary, script) else 1
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["build"]:
         run_builder(sys.argv[2:])
         sys.exit(0)
+    if sys.argv[1:2] == ["build-kpi"]:
+        print(json.dumps(build_kpi_data(int(sys.argv[2]), int(sys.argv[3]))))
+        sys.exit(0)
+    if sys.argv[1:2] == ["kpi"]:
+        sys.exit(kpi_main())
     sys.exit(main())
