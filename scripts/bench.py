@@ -821,11 +821,11 @@ def main() -> int:
         # Warm-up: the first requests compile templates and open connections.
         for item in screens(data):
             probe(base, item["path"], {**cookie(item["who"]), **item["headers"]})
-        subprocess.run(
-            [binary, "-t1", "-c2", "-d2s", base + "/bench/floor/", "-H", cookie(sales)["Cookie"]],
-            capture_output=True,
-            check=False,
-        )
+        # Then both floors at full load for a while: a cold first floor would flatter every ratio.
+        for path, headers in (("/bench/bare-floor/", []), ("/bench/floor/", ["-H", cookie(sales)["Cookie"]])):
+            subprocess.run(
+                [binary, "-t2", f"-c{CONNECTIONS}", "-d3s", base + path, *headers], capture_output=True, check=False
+            )
         print(f"\nwrk: {CONNECTIONS} connections, {DURATION} s per screen, gunicorn with {WORKERS} sync workers")
         floors = {"bare": [], "signed": []}
 
@@ -840,6 +840,8 @@ def main() -> int:
         measure_floors()
         results = []
         for item in screens(data):
+            if not item["fresh"] and len(floors["bare"]) == 1:
+                measure_floors()  # again between the fresh screens and the refreshes
             headers = {**cookie(item["who"]), **item["headers"]}
             if item["fresh"]:
                 stats = run(item["label"], item["path"], headers, fresh=True, expect=200)
@@ -871,8 +873,8 @@ def main() -> int:
 def report(bare: float, signed: float, floors: dict, results: list) -> None:
     first, last = floors["signed"][0]["rps"], floors["signed"][-1]["rps"]
     print(
-        f"\nFloors (mean of first and last run): bare {bare:.0f} req/s, signed in {signed:.0f} req/s "
-        f"(signed in drifted {first:.0f} → {last:.0f} during the run)."
+        f"\nFloors (mean of {len(floors['signed'])} runs: first, middle, last): bare {bare:.0f} req/s, "
+        f"signed in {signed:.0f} req/s (signed in went {first:.0f} → {last:.0f} during the run)."
     )
     floor_cpu = sum(s["cpu_ms"] for s in floors["signed"]) / len(floors["signed"])
     bare_cpu = sum(s["cpu_ms"] for s in floors["bare"]) / len(floors["bare"])
