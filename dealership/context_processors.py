@@ -63,14 +63,13 @@ def navigation_for(user) -> list[dict[str, Any]]:
 
 
 def bell_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
-    """The bell shows the viewer's unread count: its ETag is the viewer's own
-    notification marker (in the cached viewer), no other key."""
-    return [], ["bell"]
+    """The bell shows the viewer's unread count: notify() and mark-read bump its key."""
+    return [f"notified:{viewer['id']}"], ["bell"]
 
 
 def bell_etag(user) -> str:
-    """Changes whenever the user's notifications do (see notify() and mark-read)."""
-    return make_etag(remember_viewer(user), *bell_screen({}, None))
+    viewer = remember_viewer(user)
+    return make_etag(viewer, *bell_screen(viewer, None))
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 
 from .models import Notification
-from .versions import forget_viewers
+from .versions import bump
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def notify(
     # The bell's ETag follows this marker on the user row (cached as the viewer).
     told = [row.recipient_id for row in rows]
     get_user_model().objects.filter(pk__in=told).update(notifications_changed_at=timezone.now())
-    forget_viewers(told)
+    bump(*(f"notified:{pk}" for pk in told))  # their bells
     pending_ids = [n.pk for n in created if n.email_status == Notification.EmailStatus.PENDING]
     if pending_ids:
         transaction.on_commit(lambda: enqueue_email_delivery(pending_ids))
@@ -143,7 +143,7 @@ def mark_read(user: Any, *, notification_ids: Iterable[int] | None = None) -> in
         if changed:
             get_user_model().objects.filter(pk=user.pk).update(notifications_changed_at=now)
             user.notifications_changed_at = now
-            forget_viewers([user.pk])
+            bump(f"notified:{user.pk}")
     return changed
 
 

@@ -14,9 +14,12 @@ process. Without REDIS_URL the cache is per process, which is right for the
 single-process `make run` and wrong for several gunicorn workers (the README
 says so).
 
-The viewer's own part of every ETag — role, branch, scope, language, read
-markers — is cached too (`viewer:<id>`), written on the first full render
-after any change to the user row and forgotten whenever that row changes.
+The viewer's own part of every ETag — role, branch, scope, language — is
+cached too (`viewer:<id>`), written on the first full render after any change
+to the user row and forgotten whenever that row changes. What changes often
+for one person is a key of its own: `read:<id>` (they read a thread: their
+unread badges) and `notified:<id>` (their bell), so reading a thread does not
+re-render their job pages or their threads.
 """
 
 from __future__ import annotations
@@ -80,8 +83,6 @@ def viewer_of(user: Any) -> dict[str, Any]:
         "all": user.sees_all_branches,
         "active": user.is_active,
         "language": user.language,
-        "read": user.threads_read_at.timestamp(),
-        "notified": user.notifications_changed_at.timestamp(),
         "auth": user.get_session_auth_hash(),
     }
 

@@ -212,17 +212,17 @@ def list_screen(default_scope: str):
         filters = JobFilters.from_query(request.GET, default_scope=default_scope)
         shows = f"person:{viewer['id']}" if filters.scope == "mine" else branch_jobs_key(viewer)
         page = request.GET.get("page", "1")[:12]
-        return [shows, *branch_keys(viewer)], ["list", urlencode(filters.as_query()), page]
+        return [shows, f"read:{viewer['id']}", *branch_keys(viewer)], ["list", urlencode(filters.as_query()), page]
 
     return keys_for
 
 
 def board_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
-    return [branch_jobs_key(viewer), *branch_keys(viewer)], ["board"]
+    return [branch_jobs_key(viewer), f"read:{viewer['id']}", *branch_keys(viewer)], ["board"]
 
 
 def queue_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
-    return [f"person:{viewer['id']}", pool_key(viewer), *branch_keys(viewer)], ["queue"]
+    return [f"person:{viewer['id']}", pool_key(viewer), f"read:{viewer['id']}", *branch_keys(viewer)], ["queue"]
 
 
 def job_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
@@ -253,7 +253,8 @@ def board_etag(user: User, *parts: str) -> str:
     """
     viewer = remember_viewer(user)
     next_minute = (int(timezone.now().timestamp()) // 60 + 1) * 60
-    return make_etag(viewer, [branch_jobs_key(viewer), *branch_keys(viewer)], parts, next_minute)
+    keys = [branch_jobs_key(viewer), f"read:{viewer['id']}", f"notified:{viewer['id']}", *branch_keys(viewer)]
+    return make_etag(viewer, keys, parts, next_minute)
 
 
 def customers_for_new_job(user: User) -> QuerySet[Customer]:

@@ -557,8 +557,8 @@ def mark_thread_read(job: RepairJob, *, by: User) -> None:
     )
     User.objects.filter(pk=by.pk).update(threads_read_at=now)
     by.threads_read_at = now
-    # Only the reader's own screens change (their unread badges).
-    versions.forget_viewers([by.pk])
+    # Only the reader's own lists change (their unread badges).
+    versions.bump(f"read:{by.pk}")
 
 
 AT_RISK_WINDOW = timedelta(hours=1)

@@ -83,3 +83,21 @@ def test_a_forged_etag_is_not_current(job, technician, client):
     client.get(url, **HTMX)
     for forged in ('"0000.0"', '"abc"', '"x.y"', "*"):
         assert client.get(url, HTTP_IF_NONE_MATCH=forged, **HTMX).status_code == 200
+
+
+def test_reading_a_thread_re_renders_only_the_readers_lists_not_their_job_page_or_thread(
+    job, technician, sales_rep, client
+):
+    services.post_message(job, by=technician, body="見積もりが出ました")
+    client.force_login(sales_rep)
+    thread_url = reverse("repairs:job_thread", args=[job.pk])
+    screens = [job.get_absolute_url(), thread_url, reverse("repairs:my_cars"), reverse("notifications_badge")]
+    etags = {url: client.get(url, **HTMX)["ETag"] for url in screens}
+    client.post(reverse("repairs:job_thread_read", args=[job.pk]))
+    status = {url: client.get(url, HTTP_IF_NONE_MATCH=etag, **HTMX).status_code for url, etag in etags.items()}
+    assert status == {
+        job.get_absolute_url(): 304,
+        thread_url: 304,  # else the re-rendered thread would mark itself read again, forever
+        reverse("repairs:my_cars"): 200,  # its unread badge went away
+        reverse("notifications_badge"): 304,
+    }
