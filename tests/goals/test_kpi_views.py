@@ -285,9 +285,10 @@ HOME_GOALS = reverse("goals:home_goals")
 
 
 def test_the_team_s_goals_are_on_everyone_s_home_page_without_names(
-    branch, manager, technician, sales_rep, client_for, django_assert_max_num_queries
+    branch, manager, technician, sales_rep, client_for, django_assert_max_num_queries, time_machine
 ):
-    job(branch, delivered_at=timezone.now() - timedelta(minutes=5))
+    time_machine.move_to(at(15, 12))
+    job(branch, delivered_at=at(15, 11))
     made = set_goal(manager, target=10)
     client = client_for(technician)
     home = client.get(reverse("home")).content.decode()
