@@ -22,6 +22,15 @@ from .conftest import tomorrow_at
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals below are matched in English; the staff default is Japanese."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def kinds_for(user) -> list[str]:
     return list(Notification.objects.filter(recipient=user).order_by("created_at", "id").values_list("kind", flat=True))
 

@@ -164,7 +164,7 @@ def test_a_named_organiser_may_plan(client_for, manager, technician):
 def test_the_form_refuses_an_end_before_the_start_with_a_message(client_for, manager):
     response = client_for(manager).post(reverse("goals:event_create"), form_data(ends_at=local(tomorrow_at(17))))
     assert response.status_code == 400
-    assert "The event must end after it starts." in response.context["form"].errors["ends_at"]
+    assert "終了時刻は開始時刻より後にしてください。" in response.context["form"].errors["ends_at"]
     assert not TeamEvent.objects.exists()
 
 
@@ -176,7 +176,8 @@ def test_the_form_refuses_a_shadowing_pair_of_one_department_with_a_message(
         form_data(kind=EventKind.SHADOWING, visitor_0=technician.pk, host_0=other_technician.pk),
     )
     assert response.status_code == 400
-    assert "same department" in " ".join(response.context["form"].non_field_errors())
+    errors = " ".join(response.context["form"].non_field_errors())
+    assert "同じ部門です" in errors
     assert not TeamEvent.objects.exists()
 
 
@@ -332,7 +333,7 @@ def test_attendance_before_the_event_day_is_refused_with_a_message(client_for, p
         reverse("goals:event_attendance", args=[event.pk]), {"attendees": [sales_rep.pk]}
     )
     assert response.status_code == 400
-    assert "day of the event" in " ".join(response.context["attendance_form"].non_field_errors())
+    assert "出席はイベント当日から記録できます。" in " ".join(response.context["attendance_form"].non_field_errors())
 
 
 def test_attendance_refuses_someone_of_another_branch(client_for, plan, manager, other_branch_user):
