@@ -69,7 +69,11 @@ class SurveyInvitation(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("survey invitation")
         verbose_name_plural = _("survey invitations")
-        indexes = [models.Index(fields=["email_status", "created_at"], name="survey_outbox_idx")]
+        indexes = [
+            models.Index(fields=["email_status", "created_at"], name="survey_outbox_idx"),
+            # The KPI figures count invitations over a period (goals.metrics).
+            models.Index(fields=["created_at"], name="survey_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.job.number if self.job_id else '—'} → {self.customer_id}"

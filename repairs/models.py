@@ -268,6 +268,11 @@ class RepairJob(models.Model):
                 condition=~models.Q(status__in=["cancelled", "delivered"]),
                 name="job_active_idx",
             ),
+            # The KPI figures (goals.metrics) count one branch's jobs by one
+            # timestamp over a period: deliveries, turnaround, promises kept.
+            models.Index(fields=["branch", "delivered_at"], name="job_delivered_idx"),
+            models.Index(fields=["branch", "ready_at"], name="job_ready_idx"),
+            models.Index(fields=["branch", "promised_at"], name="job_promised_idx"),
         ]
 
     def __str__(self) -> str:
