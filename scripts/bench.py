@@ -649,9 +649,14 @@ def build_data(jobs_total: int, staff_per_branch: int) -> dict:
         for role, users in staff[branch.pk].items():
             for user in users:
                 people.append({"id": user.pk, "role": role, "branch": branch.pk, "session": session_for(user)})
+    # Jobs for the capacity run's status writer: received and already assigned, as
+    # most workshop moves are a technician's own jobs (an unassigned job moving
+    # would change every technician's queue, which is rare in a real workshop).
     active_jobs = {
         str(branch.pk): list(
-            RepairJob.objects.filter(branch=branch, status="received").order_by("pk").values_list("pk", flat=True)
+            RepairJob.objects.filter(branch=branch, status="received", technician__isnull=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
         for branch in branches
     }

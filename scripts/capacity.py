@@ -242,6 +242,8 @@ def drive(config_path: Path) -> None:
                     if poll:
                         counters["polls"] += 1
                         counters["not_modified"] += response.status_code == 304
+                        counters[f"polls {name}"] += 1
+                        counters[f"304 {name}"] += response.status_code == 304
                 else:
                     response.failure(f"status {response.status_code}")
 
@@ -268,7 +270,7 @@ def drive(config_path: Path) -> None:
             csrf = secrets.token_hex(16)
             self.branches = sorted(config["received_jobs"])
             self.headers = {branch: session_headers(config["writers"][branch], csrf) for branch in self.branches}
-            # Received jobs from the front of each branch's list (the message writer takes the back).
+            # Assigned received jobs from the front of each branch's list (the message writer takes the back).
             self.queues = [list(config["received_jobs"][branch]) for branch in self.branches]
             self.current: list[list] = [[queue.pop(0), 0, 1] for queue in self.queues]  # job, step, version
             self.turn = 0
@@ -353,8 +355,9 @@ def drive(config_path: Path) -> None:
             gevent.sleep(0.5)
         gevent.sleep(POLL_SECONDS)
         runner.stats.reset_all()
-        for key in ("polls", "not_modified", "writes", "writes_ok"):
-            counters[key] = 0
+        for key in list(counters):
+            if key != "opened":
+                counters[key] = 0
         crashes_before = sum(entry["count"] for entry in runner.exceptions.values())
         # The server: gunicorn's processes and the PostgreSQL backends of its connections.
         pids = config["server_pids"] + database_pids(config["database"])
@@ -378,6 +381,12 @@ def drive(config_path: Path) -> None:
             "writes": counters["writes"],
             "writes_ok": counters["writes_ok"],
             "opened_all": counters["opened"] >= staff,
+            # Which screens re-render: the share of each screen's polls answered 304.
+            "share_304_by_screen": {
+                key.removeprefix("polls "): counters["304 " + key.removeprefix("polls ")] / count
+                for key, count in counters.items()
+                if key.startswith("polls ") and count
+            },
             "by_screen": {
                 name: {"requests": entry.num_requests, "p95": entry.get_response_time_percentile(0.95) or 0}
                 for (name, _method), entry in runner.stats.entries.items()
@@ -390,9 +399,13 @@ def drive(config_path: Path) -> None:
         screens = ", ".join(
             f"{name} {entry['p95']:.0f}" for name, entry in sorted(result["by_screen"].items()) if entry["requests"]
         )
+        shares = ", ".join(
+            f"{name} {share * 100:.0f} %" for name, share in sorted(result["share_304_by_screen"].items())
+        )
         print(
             f"  {staff:5d} staff: {result['rps']:6.0f} req/s, p95 {result['p95']:.0f} ms, "
-            f"{result['errors']} errors, {result['share_304'] * 100:.1f} % 304 — p95 by screen (ms): {screens}",
+            f"{result['errors']} errors, {result['share_304'] * 100:.1f} % 304\n"
+            f"         p95 by screen (ms): {screens}\n         304 share by screen: {shares}",
             flush=True,
         )
         config_path.with_name("results.json").write_text(json.dumps(results))
