@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from dealership.http import conditional_response
+from dealership.http import conditional_response, polled_screen, render_polled
 
 from . import permissions, selectors, services
 from .forms import ApprovalDecisionForm, ApprovalRequestForm, HandoverForm, LeadForm, LeadUpdateForm
@@ -60,15 +60,20 @@ def _get_lead(request: HttpRequest, lead_id: int) -> SalesLead:
 # --- the job page's loops section (loaded after the page, then polled) ----------
 
 
+def loops_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
+    """Every approval, lead and link write goes through record_event, which bumps job:<pk>."""
+    return [f"job:{pk}", *selectors.branch_keys(viewer)], ["loops", str(pk)]
+
+
+@polled_screen(loops_screen)
 @login_required
 @require_GET
 def job_loops(request: HttpRequest, pk: int) -> HttpResponse:
     """Approvals, leads and status links of one job; 304 while the job is unchanged."""
     job = _get_job(request, pk)
     user = request.user
-    etag = selectors.board_etag(user, "loops", str(job.pk), str(job.updated_at.timestamp()))
 
-    def build() -> HttpResponse:
+    def build(etag_for) -> HttpResponse:
         selectors.attach_people(job)
         may_manage_links = permissions.can_manage_status_link(user, job)
         links = selectors.job_status_links(job) if may_manage_links else []
@@ -79,9 +84,11 @@ def job_loops(request: HttpRequest, pk: int) -> HttpResponse:
         ]
         for entry in live_links:
             entry["qr"] = _qr_data_uri(entry["url"])
+        # A live link stops being shown when it expires: render again then.
+        expiries = [int(entry["expiry"].timestamp()) + 1 for entry in live_links if entry["expiry"]]
         context = {
             "job": job,
-            "etag": etag.strip('"'),
+            "etag": etag_for(min(expiries, default=0)).strip('"'),
             "approvals": selectors.job_approvals(job),
             "leads": selectors.job_leads(job),
             "live_links": live_links,
@@ -94,7 +101,7 @@ def job_loops(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return render(request, "repairs/partials/job_loops.html", context)
 
-    return conditional_response(request, etag, build)
+    return render_polled(request, loops_screen, build, pk=pk)
 
 
 def _qr_data_uri(url: str) -> str:

@@ -101,3 +101,15 @@ def test_reading_a_thread_re_renders_only_the_readers_lists_not_their_job_page_o
         reverse("repairs:my_cars"): 200,  # its unread badge went away
         reverse("notifications_badge"): 304,
     }
+
+
+def test_the_job_pages_loops_section_refreshes_without_queries_and_follows_its_job(
+    job, technician, advisor, client, django_assert_num_queries
+):
+    client.force_login(technician)
+    url = reverse("repairs:job_loops", args=[job.pk])
+    etag = client.get(url, **HTMX)["ETag"]
+    with django_assert_num_queries(0):
+        assert client.get(url, HTTP_IF_NONE_MATCH=etag, **HTMX).status_code == 304
+    services.change_status(job, to="diagnosing", by=advisor, expected_version=job.version)
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag, **HTMX).status_code == 200
