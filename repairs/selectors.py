@@ -161,14 +161,16 @@ def job_timeline(job: RepairJob) -> QuerySet[JobEvent]:
 def board_columns(user: User) -> list[dict]:
     """Active jobs by workshop status; each column shows its first cards and a count.
 
-    One query for the cards (a window function caps each column) and one for
-    the counts, whatever the number of jobs.
+    Three queries whatever the number of jobs: the counts, the ids of each
+    column's first cards (a window function over the narrow index columns),
+    and those cards with their relations and unread counts. Ranking and
+    loading in one query would compute the unread subqueries for every active
+    job of the branch before the window kept the first few.
     """
     active = jobs_visible_to(user).filter(status__in=BOARD_STATUSES)
     counts = dict(active.values("status").annotate(n=Count("id")).values_list("status", "n"))
-    ranked = (
-        with_unread(with_list_relations(active), user)
-        .annotate(
+    first_ids = (
+        active.annotate(
             rank=Window(
                 RowNumber(),
                 partition_by=[F("status")],
@@ -176,10 +178,13 @@ def board_columns(user: User) -> list[dict]:
             )
         )
         .filter(rank__lte=BOARD_COLUMN_LIMIT)
-        .order_by("status", "rank")
+        .values_list("pk", flat=True)
+    )
+    shown = with_unread(with_list_relations(RepairJob.objects.filter(pk__in=list(first_ids))), user).order_by(
+        "priority", F("promised_at").asc(nulls_last=True), "id"
     )
     cards: dict[str, list[RepairJob]] = {status: [] for status in BOARD_STATUSES}
-    for job in ranked:
+    for job in shown:
         cards[job.status].append(job)
     return [
         {"status": status, "label": Status(status).label, "jobs": cards[status], "count": counts.get(status, 0)}
