@@ -338,6 +338,6 @@ EMAIL_SWEEP_GRACE_SECONDS = env.int("EMAIL_SWEEP_GRACE_SECONDS", default=30)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
-# `make bench` only: exposes /jobs/bench-floor/, the trivial view the
-# benchmark measures every screen against.
+# `make bench` only: exposes /bench/floor/ and /bench/bare-floor/, the trivial
+# views the benchmark measures every screen against (dealership/bench_views.py).
 BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)

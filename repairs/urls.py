@@ -12,7 +12,6 @@ urlpatterns = [
     path("new/", views.job_create, name="job_create"),
     path("new/vehicles/", views.job_create_vehicles, name="job_create_vehicles"),
     path("new/customers/", views.job_create_customers, name="job_create_customers"),
-    path("bench-floor/", views.bench_floor, name="bench_floor"),
     path("<int:pk>/", views.job_detail, name="job_detail"),
     path("<int:pk>/status/", views.job_status, name="job_status"),
     path("<int:pk>/claim/", views.job_claim, name="job_claim"),

@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
@@ -368,14 +366,3 @@ def job_create_customers(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     matches = selectors.search_customers(request.user, request.GET.get("customer_search", ""))
     return render(request, "repairs/partials/customer_options.html", {"customers": matches})
-
-
-@login_required
-@require_GET
-def bench_floor(request: HttpRequest) -> HttpResponse:
-    """The benchmark's floor: a signed-in request that runs `SELECT 1` and nothing else."""
-    if not settings.BENCHMARK_VIEWS:
-        raise Http404
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
