@@ -85,14 +85,14 @@ def test_a_replayed_answer_gets_the_already_answered_page_and_changes_nothing(cl
     assert replay.status_code == 409
     assert visit.status_code == 200
     for page in (replay, visit):
-        assert "already been answered" in page.content.decode()
+        assert "このアンケートは回答済みです" in page.content.decode()  # the customer's language
         assert 'name="overall"' not in page.content.decode()
     assert list(SurveyResponse.objects.values_list("overall", "nps")) == [(5, 9)]
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"nps": "11"}, "Choose one of the scores shown."), ({"overall": ""}, "Please choose a score.")],
+    [({"nps": "11"}, "表示されている点数から選んでください。"), ({"overall": ""}, "点数を選んでください。")],
 )
 def test_invalid_answers_rerender_the_form_with_messages(client, invitation, survey_url, change, message):
     response = client.post(survey_url(invitation), {**VALID, **change})
@@ -115,7 +115,7 @@ def test_a_tampered_link_gets_a_friendly_400(client, invitation, survey_url):
     response = client.get(tampered)
 
     assert response.status_code == 400
-    assert "could not open this survey" in response.content.decode()
+    assert "アンケートを開けませんでした" in response.content.decode()
 
 
 def test_a_link_signed_with_another_salt_gets_400(client, invitation):
@@ -139,7 +139,7 @@ def test_an_expired_link_gets_410_and_cannot_be_answered(client, invitation, sur
         posted = client.post(survey_url(invitation), VALID)
 
     assert shown.status_code == posted.status_code == 410
-    assert "This survey has closed" in shown.content.decode()
+    assert "このアンケートは締め切りました" in shown.content.decode()
     assert not SurveyResponse.objects.exists()
 
 

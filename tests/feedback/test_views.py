@@ -262,7 +262,7 @@ def test_the_customers_page_shows_everything_both_departments_need(client_for, s
     assert "ブレーキ交換" in page and "車検が近い" in page  # approval and lead, from the timeline
     assert 'data-kind="survey_answered"' in page
     assert "連絡がなかった" in page  # the survey answer
-    assert "土曜の入庫を希望" in page and "Low survey answer" in page  # voice items, the recovery one too
+    assert "土曜の入庫を希望" in page and "アンケート低評価" in page  # voice items, the recovery one too
     assert len(response.context["approvals"]) == 1 and len(response.context["leads"]) == 1
 
 
@@ -431,7 +431,7 @@ def test_the_owner_corrects_what_was_recorded_and_the_history_says_what_changed(
     assert response.status_code == 302
     assert (voice.category, voice.title, voice.description) == ("request", "納車の遅れ（再確認）", "詳細")
     event = voice.events.get(kind="edited")
-    assert event.by == advisor and "category" in event.note and "summary" in event.note
+    assert event.by == advisor and "種類" in event.note and "概要" in event.note  # in the actor's language
     assert Notification.objects.filter(kind="voice_updated", recipient=sales_rep).exists()
 
 

@@ -19,6 +19,15 @@ from .conftest import answers, delivered_job
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals below are matched in English; the staff default is Japanese."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.mark.parametrize(("overall", "nps"), [(2, 9), (5, 6), (1, 0)])
 def test_a_low_answer_opens_a_recovery_item_for_the_sales_owner_with_the_advisor_and_alerts_both(
     invitation, sales_rep, advisor, overall, nps

@@ -19,6 +19,16 @@ from tests.factories import CustomerFactory, RepairJobFactory, VehicleFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals below are matched in English; the staff default is Japanese."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 SECRET = b"secret-comment-from-the-camera"
