@@ -92,6 +92,7 @@ def phone_exif(orientation: int = 6) -> Image.Exif:
     return exif
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # that is the point
 def test_a_small_png_claiming_59_megapixels_is_refused_from_its_header(client_for, job, uploader, monkeypatch):
     bomb = handmade_png(7700, 7700, bit_depth=1, colour=0)
     assert len(bomb) < 20_000
