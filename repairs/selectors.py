@@ -136,21 +136,23 @@ def with_unread(qs: QuerySet[RepairJob], user: User) -> QuerySet[RepairJob]:
     return qs.annotate(unread=Coalesce(Subquery(unread), Value(0)))
 
 
-UNASSIGNED_SHOWN = 50
+UNASSIGNED_SHOWN = 20
+MINE_SHOWN = 20
 
 
-def technician_queue(user: User) -> tuple[list[RepairJob], list[RepairJob], int]:
-    """Jobs assigned to the technician, the first unassigned jobs of the branch
-    to claim, and how many unassigned jobs wait in all (the badge tells the truth)."""
+def technician_queue(user: User) -> tuple[list[RepairJob], int, list[RepairJob], int]:
+    """The technician's most urgent jobs and how many they have, then the first
+    unassigned jobs of the branch to claim and how many wait in all."""
     active = with_list_relations(jobs_visible_to(user).exclude(status__in=FINISHED_STATUSES)).order_by(
         "priority", F("promised_at").asc(nulls_last=True), "id"
     )
-    mine = list(with_unread(active.filter(technician=user), user))
-    # The window count rides on the same query: the badge tells the true
-    # number even though only the first UNASSIGNED_SHOWN cards are listed.
+    # The window counts ride on the same queries: the badges tell the true
+    # numbers though only the most urgent cards are listed (a phone screen,
+    # and a render that stays cheap however busy the technician is).
+    mine = list(with_unread(active.filter(technician=user), user).annotate(total=Window(Count("id")))[:MINE_SHOWN])
     pool = active.filter(technician__isnull=True).annotate(pool_size=Window(Count("id")))
     unassigned = list(pool[:UNASSIGNED_SHOWN])
-    return mine, unassigned, unassigned[0].pool_size if unassigned else 0
+    return mine, mine[0].total if mine else 0, unassigned, unassigned[0].pool_size if unassigned else 0
 
 
 def job_timeline(job: RepairJob) -> QuerySet[JobEvent]:

@@ -117,9 +117,10 @@ def my_queue(request: HttpRequest) -> HttpResponse:
     user = request.user
 
     def build() -> dict:
-        mine, unassigned, unassigned_count = selectors.technician_queue(user)
+        mine, mine_count, unassigned, unassigned_count = selectors.technician_queue(user)
         return {
             "mine": mine,
+            "mine_count": mine_count,
             "unassigned": unassigned,
             "unassigned_count": unassigned_count,
             "may_claim": permissions.works_from_queue(user),

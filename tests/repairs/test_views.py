@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dealership.models import Customer, Vehicle
+from repairs import selectors
 from repairs.models import JobEvent, RepairJob
 
 pytestmark = pytest.mark.django_db
@@ -361,10 +362,11 @@ def test_a_searched_customer_outside_the_shortlist_can_be_chosen(client_for, sal
 def test_the_queue_badge_tells_the_true_number_of_unassigned_jobs(client_for, technician, make_job):
     for _ in range(53):
         make_job()
+    assert selectors.UNASSIGNED_SHOWN < 53
     response = client_for(technician).get(reverse("repairs:my_queue"))
     body = response.content.decode()
     assert 'data-testid="unassigned-count">53<' in body
-    assert body.count('class="queue-claim"') == 50
+    assert body.count('class="queue-claim"') == selectors.UNASSIGNED_SHOWN
 
 
 def test_unassigned_cards_show_plate_kind_promise_and_priority(client_for, technician, make_job):
@@ -422,3 +424,11 @@ def test_a_job_crossing_its_promised_time_changes_the_etag_without_any_write(cli
         late = client.get(url, HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag)
         assert late.status_code == 200
         assert "job-card mb-2 overdue" in late.content.decode()
+
+
+def test_the_queue_lists_the_most_urgent_of_my_jobs_and_counts_them_all(client_for, technician, make_job):
+    for index in range(selectors.MINE_SHOWN + 3):
+        make_job(technician=technician, priority=1 if index == 0 else 3)
+    body = client_for(technician).get(reverse("repairs:my_queue")).content.decode()
+    assert f'data-testid="mine-count">{selectors.MINE_SHOWN + 3}<' in body
+    assert "?scope=mine" in body  # the way to all of them
