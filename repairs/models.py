@@ -279,10 +279,14 @@ class RepairJob(models.Model):
         return f"{self.number or '—'} {self.title}"
 
     def save(self, *args, **kwargs) -> None:
-        # Any saved change (admin edits included) must reach the polled
-        # screens, whose ETags and cached fragments follow the branch marker.
+        # The services change jobs with UPDATEs and tell exactly the screens
+        # that show the job (repairs.services.screens_changed); a save() from
+        # anywhere else (a script, a data fix) tells every screen of the branch.
+        # A new row through the services is announced by its "opened" row.
+        adding = self._state.adding
         super().save(*args, **kwargs)
-        Branch.touch(self.branch_id)
+        if not adding:
+            Branch.touch(self.branch_id)
 
     def get_absolute_url(self) -> str:
         return reverse("repairs:job_detail", args=[self.pk])

@@ -183,7 +183,9 @@ def create_job(
             updated_at=now,
         )
         job.number = _job_number(job)
-        job.save(update_fields=["number"])
+        # An UPDATE, not save(): save() tells every screen of the branch (see
+        # RepairJob.save); record_event below tells exactly the ones that show the job.
+        RepairJob.objects.filter(pk=job.pk).update(number=job.number)
         record_event(job, kind=JobEvent.Kind.CREATED, by=by, at=now, to_status=Status.RECEIVED)
         internal = kind in INTERNAL_KINDS
         notify(
