@@ -72,11 +72,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.JA)
     # {notification kind: bool}; a kind missing from the dict means "e-mail me".
     email_preferences = models.JSONField(_("e-mail preferences"), default=dict, blank=True)
-    # Bumped whenever this user's notifications or thread read state change:
-    # the bell and the lists build their ETags from the already-loaded user
-    # row, so an unchanged refresh costs no extra query.
-    notifications_changed_at = models.DateTimeField(default=timezone.now, editable=False)
-    threads_read_at = models.DateTimeField(default=timezone.now, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("admin site access"), default=False)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)

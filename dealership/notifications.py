@@ -21,7 +21,6 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
@@ -122,10 +121,7 @@ def notify(
     if not rows:
         return []
     created = Notification.objects.bulk_create(rows)
-    # The bell's ETag follows this marker on the user row (cached as the viewer).
-    told = [row.recipient_id for row in rows]
-    get_user_model().objects.filter(pk__in=told).update(notifications_changed_at=timezone.now())
-    bump(*(f"notified:{pk}" for pk in told))  # their bells
+    bump(*(f"notified:{row.recipient_id}" for row in rows))  # their bells' ETags
     pending_ids = [n.pk for n in created if n.email_status == Notification.EmailStatus.PENDING]
     if pending_ids:
         transaction.on_commit(lambda: enqueue_email_delivery(pending_ids))
@@ -141,8 +137,6 @@ def mark_read(user: Any, *, notification_ids: Iterable[int] | None = None) -> in
     with transaction.atomic():
         changed = rows.update(read_at=now)
         if changed:
-            get_user_model().objects.filter(pk=user.pk).update(notifications_changed_at=now)
-            user.notifications_changed_at = now
             bump(f"notified:{user.pk}")
     return changed
 

@@ -557,8 +557,6 @@ def mark_thread_read(job: RepairJob, *, by: User) -> None:
         unique_fields=["job", "user"],
         update_fields=["read_at"],
     )
-    User.objects.filter(pk=by.pk).update(threads_read_at=now)
-    by.threads_read_at = now
     # Only the reader's own lists change (their unread badges).
     versions.bump(f"read:{by.pk}")
 
