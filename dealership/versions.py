@@ -114,7 +114,7 @@ def cached_viewer(request: Any) -> dict[str, Any] | None:
 
 
 def forget_viewers(user_ids: Iterable[int]) -> None:
-    """Call whenever a user row changes (role, branch, language, read markers...)."""
+    """Call whenever a user row changes (role, branch, scope, language, password)."""
     keys = [f"viewer:{pk}" for pk in user_ids]
     if keys:
         cache.delete_many(keys)

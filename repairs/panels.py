@@ -49,7 +49,7 @@ def approval_panels(user: User) -> list[dict]:
     """The "approvals waiting for me" panel, first on the home page of whoever records decisions.
 
     Its list polls the approvals screen (compact), so a new request appears
-    without a reload. One query for the list, one for the ETag's marker.
+    without a reload. One query for the list; the ETag comes from the cache.
     """
     from .selectors import approvals_page, board_etag
 

@@ -1,6 +1,6 @@
 """Writes on repair jobs. Each is one atomic door: validate, save changed fields,
-write one timeline row (`record_event`, which also bumps the branch's change
-marker) and call `notify()`.
+write one timeline row (`record_event`, which also bumps the version keys of
+the screens that show the job) and call `notify()`.
 
 Nothing else assigns `job.status`, `job.technician` or `job.promised_at`;
 views, the admin, tasks and the demo data all come through here.
