@@ -92,6 +92,15 @@ def _isolated_cache_and_eager_celery():
 
 
 @pytest.fixture
+def in_english():
+    """Run the test with English active (messages matched in English; staff default to Japanese)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
 def password() -> str:
     return PASSWORD
 

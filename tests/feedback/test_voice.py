@@ -16,16 +16,8 @@ from tests.factories import CustomerFactory, UserFactory
 
 from .conftest import answers, delivered_job
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """The refusals below are matched in English; the staff default is Japanese."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
+# The refusals below are matched in English; the staff default is Japanese.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 
 @pytest.mark.parametrize(("overall", "nps"), [(2, 9), (5, 6), (1, 0)])

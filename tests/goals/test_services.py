@@ -19,16 +19,8 @@ from tests.factories import UserFactory
 
 from .conftest import tomorrow_at
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """The refusals below are matched in English; the staff default is Japanese."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
+# The refusals below are matched in English; the staff default is Japanese.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 
 def kinds_for(user) -> list[str]:

@@ -17,16 +17,8 @@ from repairs.images import process_photo
 from repairs.models import Attachment, JobMessage
 from tests.factories import CustomerFactory, RepairJobFactory, VehicleFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """The refusals below are matched in English; the staff default is Japanese."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
+# The refusals below are matched in English; the staff default is Japanese.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 
 GPS_IFD = 0x8825
