@@ -45,6 +45,17 @@ def with_list_relations(qs: QuerySet[RepairJob]) -> QuerySet[RepairJob]:
     return qs.select_related("customer", "vehicle", "technician", "sales_owner", "branch")
 
 
+def with_row_relations(qs: QuerySet[RepairJob], *, customer: bool = False) -> QuerySet[RepairJob]:
+    """Only what a polled screen's row shows (repairs.templatetags.job_rows).
+
+    Each joined table costs PostgreSQL planning time and Python a model per row
+    on every fresh render of the board, the queue and the lists, so these
+    join the vehicle and the technician (and, for the lists, the customer)
+    and nothing else.
+    """
+    return qs.select_related("vehicle", "technician", *(["customer"] if customer else []))
+
+
 def get_job_for_user(user: User, pk: int) -> RepairJob:
     """The job, or RepairJob.DoesNotExist when the user may not see it (→ 404)."""
     return jobs_visible_to(user).select_related("customer", "vehicle", "branch").get(pk=pk)
@@ -115,15 +126,20 @@ def filtered_jobs(user: User, filters: JobFilters) -> QuerySet[RepairJob]:
             | Q(customer__name_kana__icontains=term)
             | Q(title__icontains=term)
         )
-    return with_unread(with_list_relations(qs), user).order_by("priority", F("promised_at").asc(nulls_last=True), "-id")
+    return with_unread(with_row_relations(qs, customer=True), user).order_by(
+        "priority", F("promised_at").asc(nulls_last=True), "-id"
+    )
 
 
 def with_unread(qs: QuerySet[RepairJob], user: User) -> QuerySet[RepairJob]:
     """Annotate `unread`: messages by others since the user last read the thread.
 
-    Correlated subqueries keep it one query for the whole page of jobs.
+    Correlated subqueries keep it one query for the whole page of jobs. The
+    read marker refers to the job, not to the message, so PostgreSQL reads it
+    once per job (an InitPlan) and seeks the job's newer messages with the
+    (job, created_at) index, instead of looking the marker up for every message.
     """
-    read_at = JobReadMarker.objects.filter(job=OuterRef("job"), user=user).values("read_at")[:1]
+    read_at = JobReadMarker.objects.filter(job=OuterRef(OuterRef("pk")), user=user).values("read_at")[:1]
     unread = (
         JobMessage.objects.filter(job=OuterRef("pk"))
         .exclude(author=user)
@@ -143,7 +159,7 @@ MINE_SHOWN = 20
 def technician_queue(user: User) -> tuple[list[RepairJob], int, list[RepairJob], int]:
     """The technician's most urgent jobs and how many they have, then the first
     unassigned jobs of the branch to claim and how many wait in all."""
-    active = with_list_relations(jobs_visible_to(user).exclude(status__in=FINISHED_STATUSES)).order_by(
+    active = with_row_relations(jobs_visible_to(user).exclude(status__in=FINISHED_STATUSES)).order_by(
         "priority", F("promised_at").asc(nulls_last=True), "id"
     )
     # The window counts ride on the same queries: the badges tell the true
@@ -163,26 +179,33 @@ def job_timeline(job: RepairJob) -> QuerySet[JobEvent]:
 def board_columns(user: User) -> list[dict]:
     """Active jobs by workshop status; each column shows its first cards and a count.
 
-    Three queries whatever the number of jobs: the counts, the ids of each
-    column's first cards (a window function over the narrow index columns),
-    and those cards with their relations and unread counts. Ranking and
-    loading in one query would compute the unread subqueries for every active
-    job of the branch before the window kept the first few.
+    Two queries whatever the number of jobs: the ids of each column's first
+    cards with the column's size (window functions over the narrow index
+    columns), then those cards with their vehicle, technician and unread
+    counts. Ranking and loading in one query would compute the unread
+    subqueries for every active job of the branch before the window kept
+    the first few.
     """
-    active = jobs_visible_to(user).filter(status__in=BOARD_STATUSES)
-    counts = dict(active.values("status").annotate(n=Count("id")).values_list("status", "n"))
-    first_ids = (
-        active.annotate(
+    ranked = (
+        jobs_visible_to(user)
+        .filter(status__in=BOARD_STATUSES)
+        .annotate(
             rank=Window(
                 RowNumber(),
                 partition_by=[F("status")],
                 order_by=[F("priority").asc(), F("promised_at").asc(nulls_last=True), F("id").asc()],
-            )
+            ),
+            column_size=Window(Count("id"), partition_by=[F("status")]),
         )
         .filter(rank__lte=BOARD_COLUMN_LIMIT)
-        .values_list("pk", flat=True)
+        .values_list("pk", "status", "column_size")
     )
-    shown = with_unread(with_list_relations(RepairJob.objects.filter(pk__in=list(first_ids))), user).order_by(
+    counts: dict[str, int] = {}
+    first_ids = []
+    for pk, status, size in ranked:
+        first_ids.append(pk)
+        counts[status] = size
+    shown = with_unread(with_row_relations(RepairJob.objects.filter(pk__in=first_ids)), user).order_by(
         "priority", F("promised_at").asc(nulls_last=True), "id"
     )
     cards: dict[str, list[RepairJob]] = {status: [] for status in BOARD_STATUSES}
