@@ -180,11 +180,10 @@ def board_columns(user: User) -> list[dict]:
     """Active jobs by workshop status; each column shows its first cards and a count.
 
     Two queries whatever the number of jobs: the ids of each column's first
-    cards with the column's size (window functions over the narrow index
-    columns), then those cards with their vehicle, technician and unread
-    counts. Ranking and loading in one query would compute the unread
-    subqueries for every active job of the branch before the window kept
-    the first few.
+    cards with the column's size (window functions over the covering
+    job_board_idx), then those cards with their vehicle and technician. The
+    cards are the same for everyone watching the branch's board; the unread
+    counts, which are not, come from `unread_counts` (repairs.board).
     """
     ranked = (
         jobs_visible_to(user)
@@ -205,7 +204,7 @@ def board_columns(user: User) -> list[dict]:
     for pk, status, size in ranked:
         first_ids.append(pk)
         counts[status] = size
-    shown = with_unread(with_row_relations(RepairJob.objects.filter(pk__in=first_ids)), user).order_by(
+    shown = with_row_relations(RepairJob.objects.filter(pk__in=first_ids)).order_by(
         "priority", F("promised_at").asc(nulls_last=True), "id"
     )
     cards: dict[str, list[RepairJob]] = {status: [] for status in BOARD_STATUSES}
@@ -215,6 +214,14 @@ def board_columns(user: User) -> list[dict]:
         {"status": status, "label": Status(status).label, "jobs": cards[status], "count": counts.get(status, 0)}
         for status in BOARD_STATUSES
     ]
+
+
+def unread_counts(user: User, job_ids: list[int]) -> dict[int, int]:
+    """Messages by others since `user` last read each thread, for the given jobs (one query)."""
+    if not job_ids:
+        return {}
+    rows = with_unread(RepairJob.objects.filter(pk__in=job_ids), user).values_list("pk", "unread")
+    return {pk: unread for pk, unread in rows if unread}
 
 
 # --- what each polled screen shows, as version keys (dealership.versions) ---------

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dealership.http import conditional_response, polled_screen, render_polled
 
 from . import permissions, selectors, services
+from .board import board_for
 from .forms import AssignForm, JobCreateForm, MessageForm, PromiseForm, StatusChangeForm
 from .models import MOVE_STYLES, Attachment, JobKind, Move, RepairJob, Status, move_kind
 
@@ -58,12 +59,14 @@ def _screen(
     """A polled screen with precise keys (see selectors): 304 when unchanged, else a fresh render.
 
     `build()` returns the live fragment's context and, under "shown", the
-    jobs it shows, whose promised times set the ETag's deadline.
+    jobs it shows, whose promised times set the ETag's deadline (or that
+    deadline itself under "deadline", as the shared board works it out).
     """
 
     def render_screen(etag_for: Callable[[int], str]) -> HttpResponse:
         context = build()
-        etag = etag_for(selectors.deadline_of(context.pop("shown", ())))
+        deadline = context.pop("deadline") if "deadline" in context else selectors.deadline_of(context.pop("shown", ()))
+        etag = etag_for(deadline)
         context["etag"] = etag.strip('"')
         if request.htmx:
             return render(request, f"{template}#live", context)
@@ -135,8 +138,8 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     def build() -> dict:
-        columns = selectors.board_columns(request.user)
-        return {"columns": columns, "shown": [job for column in columns for job in column["jobs"]]}
+        columns, deadline = board_for(request.user)
+        return {"columns": columns, "deadline": deadline}
 
     return _screen(request, selectors.board_screen, "repairs/board.html", build)
 

@@ -115,18 +115,12 @@ def _technician(job: RepairJob, labels: dict[str, Any]) -> str:
     )
 
 
-@register.simple_tag
-def job_card(job: RepairJob) -> SafeString:
-    """A card of the workshop board."""
+def card_parts(job: RepairJob) -> tuple[str, str]:
+    """A board card as its markup before and after the unread badge, the one part that
+    differs between the people watching the board (repairs.board shares the rest)."""
     labels = _labels()
     overdue = job.is_overdue
     state = " overdue" if overdue else (" awaiting" if job.status == Status.AWAITING_APPROVAL else "")
-    unread = (
-        f'<span class="badge rounded-pill text-bg-primary" data-testid="unread"><i class="bi bi-chat-dots" '
-        f'aria-hidden="true"></i> {job.unread}<span class="visually-hidden"> {labels["new_messages"]}</span></span>'
-        if getattr(job, "unread", 0)
-        else ""
-    )
     urgent = f'<span class="badge text-bg-danger">{labels["priority"][job.priority]}</span>' if job.is_urgent else ""
     promised = ""
     if job.promised_at is not None:
@@ -136,13 +130,16 @@ def job_card(job: RepairJob) -> SafeString:
             f'<i class="bi bi-clock" aria-hidden="true"></i> '
             f"{_time(job.promised_at)}{flag}</div>"
         )
-    return _markup(
+    head = (
         f'<article class="card job-card mb-2{state}" data-job="{escape(job.number)}">\n'
         f'  <div class="card-body p-2">\n'
         f'    <div class="d-flex justify-content-between gap-1">\n'
         f'      <a class="fw-semibold stretched-link" href="{_url("repairs:job_detail", job.pk)}">'
         f"{escape(job.number)}</a>\n"
-        f"      <span>{unread}{urgent}</span>\n"
+        f"      <span>"
+    )
+    tail = (
+        f"{urgent}</span>\n"
         f"    </div>\n"
         f'    <div class="small">{_vehicle(job)}</div>\n'
         f'    <div class="small text-body-secondary">{escape(job.vehicle.plate_number)}</div>\n'
@@ -153,6 +150,21 @@ def job_card(job: RepairJob) -> SafeString:
         f"  </div>\n"
         f"</article>"
     )
+    return head, tail
+
+
+def card_unread(count: int) -> str:
+    """The unread badge of a board card: messages by others since the viewer last read the thread."""
+    if not count:
+        return ""
+    return (
+        f'<span class="badge rounded-pill text-bg-primary" data-testid="unread"><i class="bi bi-chat-dots" '
+        f'aria-hidden="true"></i> {int(count)}<span class="visually-hidden"> {_labels()["new_messages"]}</span></span>'
+    )
+
+
+def card(head: str, unread: int, tail: str) -> SafeString:
+    return _markup(f"{head}{card_unread(unread)}{tail}")
 
 
 @register.simple_tag
