@@ -82,7 +82,8 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "nav_items": functools.cache(lambda: navigation_for(user)),
         "nav_menus": functools.cache(lambda: navigation_menus(user)),
         "nav_current": current,
-        "bell_etag": bell_etag(user).strip('"'),
+        # Lazy like the count: a polled fragment never shows the bell.
+        "bell_etag": functools.cache(lambda: bell_etag(user).strip('"')),
         # A callable, so fragments that never show the bell never pay its query.
         "unread_notifications": functools.cache(
             lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -88,8 +88,16 @@ def viewer_of(user: Any) -> dict[str, Any]:
 
 
 def remember_viewer(user: Any) -> dict[str, Any]:
+    """The viewer of a full render, cached for the query-free 304s.
+
+    Written once per user object while it stays the same (a page's screen
+    and its bell both ask); should the row change meanwhile, forget_viewers
+    drops the cached copy and the next render writes it again.
+    """
     viewer = viewer_of(user)
-    cache.set(f"viewer:{user.pk}", viewer, VIEWER_SECONDS)
+    if getattr(user, "_remembered_viewer", None) != viewer:
+        cache.set(f"viewer:{user.pk}", viewer, VIEWER_SECONDS)
+        user._remembered_viewer = viewer
     return viewer
 
 
