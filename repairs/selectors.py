@@ -46,15 +46,30 @@ def with_list_relations(qs: QuerySet[RepairJob]) -> QuerySet[RepairJob]:
     return qs.select_related("customer", "vehicle", "technician", "sales_owner", "branch")
 
 
-def with_row_relations(qs: QuerySet[RepairJob], *, customer: bool = False) -> QuerySet[RepairJob]:
-    """Only what a polled screen's row shows (repairs.templatetags.job_rows).
+# The fields a polled screen's row shows (repairs.templatetags.job_rows) and
+# its ETag's deadline reads. Every joined table costs PostgreSQL planning time
+# and Python a model per row, and every loaded field a little more, on each
+# fresh render of the board, the queue and the lists, so rows load these only
+# (the query-count tests catch a field read that is not here).
+ROW_FIELDS = ("number", "branch", "status", "priority", "promised_at", "kind", "title", "customer")
+VEHICLE_FIELDS = ("vehicle", "vehicle__make", "vehicle__model", "vehicle__plate_number")
+TECHNICIAN_FIELDS = ("technician", "technician__display_name")
+CUSTOMER_FIELDS = ("customer__name", "customer__name_kana")
 
-    Each joined table costs PostgreSQL planning time and Python a model per row
-    on every fresh render of the board, the queue and the lists, so these
-    join the vehicle and the technician (and, for the lists, the customer)
-    and nothing else.
-    """
-    return qs.select_related("vehicle", "technician", *(["customer"] if customer else []))
+
+def with_row_relations(
+    qs: QuerySet[RepairJob], *, customer: bool = False, technician: bool = True
+) -> QuerySet[RepairJob]:
+    """A row's job with its vehicle, its technician (unless the viewer is the
+    technician) and, for the lists, its customer: nothing else joined or loaded."""
+    related = ["vehicle", *(["technician"] if technician else []), *(["customer"] if customer else [])]
+    fields = [
+        *ROW_FIELDS,
+        *VEHICLE_FIELDS,
+        *(TECHNICIAN_FIELDS if technician else ["technician"]),
+        *(CUSTOMER_FIELDS if customer else []),
+    ]
+    return qs.select_related(*related).only(*fields)
 
 
 def get_job_for_user(user: User, pk: int) -> RepairJob:
@@ -164,11 +179,8 @@ def technician_queue(user: User) -> tuple[list[RepairJob], int, list[RepairJob],
     """The technician's most urgent jobs and how many they have, then the first
     unassigned jobs of the branch to claim and how many wait in all."""
     # The queue's rows show the vehicle; the technician is the viewer or nobody.
-    active = (
-        jobs_visible_to(user)
-        .exclude(status__in=FINISHED_STATUSES)
-        .select_related("vehicle")
-        .order_by("priority", F("promised_at").asc(nulls_last=True), "id")
+    active = with_row_relations(jobs_visible_to(user).exclude(status__in=FINISHED_STATUSES), technician=False).order_by(
+        "priority", F("promised_at").asc(nulls_last=True), "id"
     )
     # The window counts ride on the same queries: the badges tell the true
     # numbers though only the most urgent cards are listed (a phone screen,

@@ -28,7 +28,6 @@ from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext, ngettext
 
 from repairs.models import (
@@ -88,6 +87,11 @@ def _url(name: str, pk: int) -> str:
     return f"{parts[0]}{pk}{parts[1]}"
 
 
+def _truncated(text: str, limit: int) -> str:
+    """`text|truncatechars:limit` for the plain text of a title (no combining marks to keep whole)."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 def _time(moment: datetime) -> str:
     local = timezone.localtime(moment)
     return f'<time datetime="{local.isoformat()}">{local.strftime("%m/%d %H:%M")}</time>'
@@ -143,7 +147,7 @@ def card_parts(job: RepairJob) -> tuple[str, str]:
         f"    </div>\n"
         f'    <div class="small">{_vehicle(job)}</div>\n'
         f'    <div class="small text-body-secondary">{escape(job.vehicle.plate_number)}</div>\n'
-        f'    <div class="small">{labels["kind"][job.kind]} · {escape(Truncator(job.title).chars(40))}</div>\n'
+        f'    <div class="small">{labels["kind"][job.kind]} · {escape(_truncated(job.title, 40))}</div>\n'
         f'    <div class="small"><i class="bi bi-person-gear" aria-hidden="true"></i> '
         f"{_technician(job, labels)}</div>\n"
         f"    {promised}\n"
