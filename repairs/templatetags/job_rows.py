@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.urls import get_script_prefix, reverse
@@ -41,6 +41,9 @@ from repairs.models import (
     RepairJob,
     Status,
 )
+
+if TYPE_CHECKING:
+    from repairs.selectors import Card
 
 register = template.Library()
 
@@ -107,19 +110,19 @@ def _unread_count(n: int) -> str:
     return escape(ngettext("%(counter)s new message", "%(counter)s new messages", n) % {"counter": n})
 
 
-def _vehicle(job: RepairJob) -> str:
+def _vehicle(job: RepairJob | Card) -> str:
     vehicle = job.vehicle
     return f"{escape(vehicle.make)} {escape(vehicle.model)}"
 
 
-def _technician(job: RepairJob, labels: dict[str, Any]) -> str:
+def _technician(job: RepairJob | Card, labels: dict[str, Any]) -> str:
     technician = job.technician
     return (
         escape(technician.display_name) if technician is not None and technician.display_name else labels["unassigned"]
     )
 
 
-def card_parts(job: RepairJob) -> tuple[str, str]:
+def card_parts(job: RepairJob | Card) -> tuple[str, str]:
     """A board card as its markup before and after the unread badge, the one part that
     differs between the people watching the board (repairs.board shares the rest)."""
     labels = _labels()
