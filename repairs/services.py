@@ -469,13 +469,16 @@ def post_message(
     kind: str = JobMessage.Kind.NOTE,
     mentions: list[User] | tuple = (),
     photos: list[Photo] | tuple = (),
+    told_otherwise: list[User] | tuple = (),
 ) -> JobMessage:
     """Post on a job's thread and tell the people on the job.
 
     Mentioned people get a mention; on a customer request the technician and
     the advisor get a customer-request alert; everyone else on the job (sales
     owner, technician, advisor, earlier posters) gets a message alert. Nobody
-    is told twice and the author never.
+    is told twice and the author never; nor is anyone in `told_otherwise`,
+    whom the caller's own alert about the same moment already reaches (the
+    approval request that posts its photos).
     """
     if not permissions.can_post_message(by, job):
         raise PermissionDenied
@@ -502,7 +505,7 @@ def post_message(
         # Unread badges change on the screens that show the job; the thread itself too.
         screens_changed(job)
         versions.bump(f"thread:{job.pk}")
-        _notify_thread(job, message, by=by, mentioned=mentioned)
+        _notify_thread(job, message, by=by, mentioned=mentioned, told_otherwise=told_otherwise)
     return message
 
 
@@ -522,11 +525,13 @@ def mentioned_in_text(body: str, *, branch_id: int) -> list[User]:
     ]
 
 
-def _notify_thread(job: RepairJob, message: JobMessage, *, by: User, mentioned: list[User]) -> None:
+def _notify_thread(
+    job: RepairJob, message: JobMessage, *, by: User, mentioned: list[User], told_otherwise: list[User] | tuple = ()
+) -> None:
     earlier_posters = User.objects.filter(
         pk__in=JobMessage.objects.filter(job=job).exclude(pk=message.pk).values("author_id")
     )
-    told: set[int] = {by.pk}
+    told: set[int] = {by.pk, *(person.pk for person in told_otherwise)}
     args = {"name": by.display_name, "number": job.number, "vehicle": str(job.vehicle), "body": message.body[:200]}
 
     def tell(people, kind: str, text) -> None:
@@ -700,6 +705,7 @@ def request_approval(
             )
         )
     now = at or timezone.now()
+    deciders = approval_deciders(job)
     with transaction.atomic():
         change_status(
             job,
@@ -717,6 +723,7 @@ def request_approval(
                 by=by,
                 body=str(format_lazy(_("Photos for the approval request: {work}"), work=work[:150])),
                 photos=photos,
+                told_otherwise=deciders,  # the urgent alert below links the photos
             )
         approval = ApprovalRequest.objects.create(
             job=job,
@@ -738,7 +745,7 @@ def request_approval(
             approval=approval.pk,
         )
         notify(
-            approval_deciders(job),
+            deciders,
             Notification.Kind.APPROVAL_REQUESTED,
             actor=by,
             target=approval,

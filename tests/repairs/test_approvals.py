@@ -99,6 +99,17 @@ def test_photos_are_posted_on_the_thread_and_linked_to_the_request(working_job, 
     assert approval.message.attachments.count() == 1
 
 
+def test_a_request_with_photos_alerts_the_sales_owner_once(working_job, technician, sales_rep, advisor):
+    services.request_approval(
+        working_job, by=technician, work="マフラー交換", estimate_yen=52000, photos=[process_photo(photo_upload())]
+    )
+
+    to_owner = Notification.objects.filter(recipient=sales_rep)
+    assert list(to_owner.values_list("kind", flat=True)) == ["approval_requested"]
+    # The advisor on the job is not asked to decide, so the photos reach them as a message.
+    assert "message" in set(Notification.objects.filter(recipient=advisor).values_list("kind", flat=True))
+
+
 @pytest.mark.parametrize("estimate", [0, -5, "0", "-1200", "12.5", "3万", "", "abc", 10_000_001, "10,000,001"])
 def test_a_zero_negative_fractional_or_absurd_estimate_is_refused_with_a_message(working_job, technician, estimate):
     with pytest.raises(services.JobError) as refused:
