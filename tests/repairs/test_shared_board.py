@@ -116,3 +116,13 @@ def test_without_the_shared_board_every_render_loads_the_jobs(client, advisor, s
         body = client.get(reverse("repairs:board")).content.decode()
     assert f'data-job="{job.number}"' in body
     assert job_loads(queries)
+
+
+def test_a_group_manager_and_a_branch_advisor_never_share_a_copy(client, advisor, job, other_branch_job, branch):
+    group_manager = UserFactory(branch=branch, role="manager", department="management", all_branches=True)
+    assert group_manager.sees_all_branches
+    body = board(client, group_manager)
+    assert f'data-job="{job.number}"' in body
+    assert f'data-job="{other_branch_job.number}"' in body
+    assert f'data-job="{other_branch_job.number}"' not in board(client, advisor)
+    assert f'data-job="{other_branch_job.number}"' in board(client, group_manager)
