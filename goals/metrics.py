@@ -1,8 +1,8 @@
 """The KPI registry: every figure of the joint sales + service scorecard.
 
 Each metric has a key, a translated label, a unit, the direction that is
-better, a docstring with its exact formula (the dashboard shows it beside the
-figure), `compute(branch, start, end)` that runs as database aggregates, and
+better, its exact formula (translatable: the dashboard shows it beside the
+figure in the reader's language), `compute(branch, start, end)` that runs as database aggregates, and
 `drilldown(branch, start, end)`: the rows it counts, for the manager who
 wants to check a number.
 
@@ -21,7 +21,6 @@ goals reads everyone's data (DESIGN.md: core ← accounts ← repairs ← feedba
 
 from __future__ import annotations
 
-import inspect
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
@@ -103,10 +102,13 @@ def _percent(part: int | None, whole: int | None) -> Value:
 
 
 class Metric:
-    """One figure of the scorecard. Subclasses document their formula in the docstring."""
+    """One figure of the scorecard."""
 
     key: ClassVar[str]
     label: ClassVar[Promise]
+    # Exactly what is counted, as people on both floors read it: the
+    # dashboard, the drill-down and the CSV show it in the reader's language.
+    formula: ClassVar[Promise]
     unit: ClassVar[str]
     direction: ClassVar[str] = Direction.HIGHER
     # A count or a sum adds up over the days of a period: a goal's pace for it
@@ -117,10 +119,6 @@ class Metric:
     # Which rows the drill-down lists (templates/goals/kpi/rows_<kind>.html).
     drilldown_kind: ClassVar[str] = "jobs"
     decimals: ClassVar[int] = 1
-
-    @property
-    def formula(self) -> str:
-        return inspect.cleandoc(self.__doc__ or "")
 
     @property
     def unit_label(self) -> Promise:
@@ -256,8 +254,10 @@ def _turnaround():
 
 
 class NewCarDeliveries(JobMetric):
-    """New cars delivered = number of new-car delivery prep (PDI) jobs whose car
-    was handed over in the period (status delivered, delivered_at in [start, end))."""
+    formula = _(
+        "New cars delivered = number of new-car delivery prep (PDI) jobs whose car was handed over in the "
+        "period (status delivered, delivered_at in [start, end))."
+    )
 
     key = "new_car_deliveries"
     label = _("New-car deliveries")
@@ -279,8 +279,10 @@ class NewCarDeliveries(JobMetric):
 
 
 class JobsDelivered(NewCarDeliveries):
-    """Jobs delivered = number of jobs of every kind handed over to the customer in
-    the period (status delivered, delivered_at in [start, end))."""
+    formula = _(
+        "Jobs delivered = number of jobs of every kind handed over to the customer in the period (status "
+        "delivered, delivered_at in [start, end))."
+    )
 
     key = "jobs_delivered"
     label = _("Jobs delivered")
@@ -292,9 +294,11 @@ class JobsDelivered(NewCarDeliveries):
 
 
 class AverageTurnaround(JobMetric):
-    """Average turnaround (hours) = mean of (ready_at − received_at) over the jobs that
-    became ready for handover in the period (ready_at in [start, end)); a job
-    received before the period counts in the period it became ready."""
+    formula = _(
+        "Average turnaround (hours) = mean of (ready_at − received_at) over the jobs that became ready "
+        "for handover in the period (ready_at in [start, end)); a job received before the period counts "
+        "in the period it became ready."
+    )
 
     key = "avg_turnaround_hours"
     label = _("Average turnaround")
@@ -322,9 +326,11 @@ def _epoch_seconds(expression) -> Func:
 
 
 class MedianTurnaround(AverageTurnaround):
-    """Median turnaround (hours) = the median of (ready_at − received_at) over the jobs
-    that became ready in the period; with an even number of jobs, the mean of
-    the two middle ones (PostgreSQL: percentile_cont(0.5))."""
+    formula = _(
+        "Median turnaround (hours) = the median of (ready_at − received_at) over the jobs that became "
+        "ready in the period; with an even number of jobs, the mean of the two middle ones (PostgreSQL: "
+        "percentile_cont(0.5))."
+    )
 
     key = "median_turnaround_hours"
     label = _("Median turnaround")
@@ -368,9 +374,11 @@ class MedianTurnaround(AverageTurnaround):
 
 
 class OnTimeRate(JobMetric):
-    """On-time promise rate (%) = jobs ready for handover no later than the promised time
-    ÷ jobs whose promised time fell in the period (and has passed) × 100. A job
-    still not ready after its promise counts as late."""
+    formula = _(
+        "On-time promise rate (%) = jobs ready for handover no later than the promised time ÷ jobs whose "
+        "promised time fell in the period (and has passed) × 100. A job still not ready after its promise "
+        "counts as late."
+    )
 
     key = "on_time_rate"
     label = _("On-time promise rate")
@@ -419,10 +427,11 @@ def _comebacks() -> QuerySet:
 
 
 class ComebackRate(JobMetric):
-    """Comeback rate (%) = jobs delivered in the period whose vehicle came back for a
-    repair or warranty job received within 30 days after the delivery ÷ jobs
-    delivered in the period × 100. (Deliveries of the last 30 days can still
-    gain a comeback.)"""
+    formula = _(
+        "Comeback rate (%) = jobs delivered in the period whose vehicle came back for a repair or "
+        "warranty job received within 30 days after the delivery ÷ jobs delivered in the period × 100. "
+        "(Deliveries of the last 30 days can still gain a comeback.)"
+    )
 
     key = "comeback_rate"
     label = _("Comeback rate")
@@ -481,8 +490,7 @@ class ResponseMetric(AggregateMetric):
 
 
 class Csat(ResponseMetric):
-    """CSAT = the average overall satisfaction (1–5) of the survey answers submitted in
-    the period."""
+    formula = _("CSAT = the average overall satisfaction (1–5) of the survey answers submitted in the period.")
 
     key = "csat"
     label = _("Customer satisfaction (CSAT)")
@@ -497,8 +505,10 @@ class Csat(ResponseMetric):
 
 
 class Nps(ResponseMetric):
-    """NPS = (answers with 9–10 − answers with 0–6) ÷ all answers submitted in the period
-    × 100, on the "would you recommend us" question."""
+    formula = _(
+        "NPS = (answers with 9–10 − answers with 0–6) ÷ all answers submitted in the period × 100, on the "
+        '"would you recommend us" question.'
+    )
 
     key = "nps"
     label = _("Net Promoter Score")
@@ -521,9 +531,11 @@ class Nps(ResponseMetric):
 
 
 class SurveyResponseRate(AggregateMetric):
-    """Survey response rate (%) = surveys answered ÷ surveys e-mailed, over the survey
-    invitations created in the period (invitations not sent — no e-mail
-    address, opted out, failed — are not counted) × 100."""
+    formula = _(
+        "Survey response rate (%) = surveys answered ÷ surveys e-mailed, over the survey invitations "
+        "created in the period (invitations not sent — no e-mail address, opted out, failed — are not "
+        "counted) × 100."
+    )
 
     key = "survey_response_rate"
     label = _("Survey response rate")
@@ -547,8 +559,10 @@ class SurveyResponseRate(AggregateMetric):
 
 
 class VoiceResolutionTime(AggregateMetric):
-    """Customer-voice resolution time (days) = mean of (resolved_at − created_at) over the
-    customer voice items resolved in the period (resolved_at in [start, end))."""
+    formula = _(
+        "Customer-voice resolution time (days) = mean of (resolved_at − created_at) over the customer "
+        "voice items resolved in the period (resolved_at in [start, end))."
+    )
 
     key = "voice_resolution_days"
     label = _("Customer-voice resolution time")
@@ -577,9 +591,10 @@ class VoiceResolutionTime(AggregateMetric):
 
 
 class ApprovalResponseTime(AggregateMetric):
-    """Approval response time (hours) = mean of (decided_at − requested_at) over the
-    customer approvals decided (approved or declined) in the period; requests
-    on cancelled jobs are left out."""
+    formula = _(
+        "Approval response time (hours) = mean of (decided_at − requested_at) over the customer approvals "
+        "decided (approved or declined) in the period; requests on cancelled jobs are left out."
+    )
 
     key = "approval_response_hours"
     label = _("Approval response time")
@@ -608,8 +623,10 @@ class ApprovalResponseTime(AggregateMetric):
 
 
 class LeadsFlagged(AggregateMetric):
-    """Service→sales leads = number of sales leads the workshop flagged in the period
-    (created_at in [start, end)), whatever became of them."""
+    formula = _(
+        "Service→sales leads = number of sales leads the workshop flagged in the period (created_at in "
+        "[start, end)), whatever became of them."
+    )
 
     key = "leads_flagged"
     label = _("Service→sales leads")
@@ -635,9 +652,10 @@ class LeadsFlagged(AggregateMetric):
 
 
 class LeadConversions(LeadsFlagged):
-    """Lead conversions = number of sales leads marked converted whose last update
-    (the conversion) falls in the period (status converted, updated_at in
-    [start, end))."""
+    formula = _(
+        "Lead conversions = number of sales leads marked converted whose last update (the conversion) "
+        "falls in the period (status converted, updated_at in [start, end))."
+    )
 
     key = "lead_conversions"
     label = _("Lead conversions")
@@ -653,10 +671,11 @@ class LeadConversions(LeadsFlagged):
 
 
 class CrossDepartmentParticipation(Metric):
-    """Cross-department participation (%) = active staff of the branch who attended a job
-    shadowing or study session held in the period, not cancelled, that someone
-    of another department attended too ÷ the branch's active staff × 100
-    (goals.selectors.cross_department_participation)."""
+    formula = _(
+        "Cross-department participation (%) = active staff of the branch who attended a job shadowing or "
+        "study session held in the period, not cancelled, that someone of another department attended too "
+        "÷ the branch's active staff × 100 (goals.selectors.cross_department_participation)."
+    )
 
     key = "cross_department_participation"
     label = _("Cross-department participation")
@@ -754,8 +773,10 @@ class ManualMetric(AggregateMetric):
 
 
 class UnitsSold(ManualMetric):
-    """Units sold = the sum of the new and used cars sold in the period as entered from
-    the dealer's management system (DMS), one value per branch and day."""
+    formula = _(
+        "Units sold = the sum of the new and used cars sold in the period as entered from the dealer's "
+        "management system (DMS), one value per branch and day."
+    )
 
     key = "units_sold"
     label = _("Units sold (DMS)")

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from accounts.models import Department, Role
 from feedback.models import (
@@ -128,6 +129,16 @@ def test_every_metric_has_a_key_label_unit_direction_and_a_written_formula():
         assert metric.unit in Unit.LABELS
         assert metric.direction in ("higher", "lower")
         assert " = " in metric.formula, key
+
+
+def test_every_formula_reads_in_japanese_for_a_japanese_reader():
+    for key, metric in METRICS.items():
+        with translation.override("en"):
+            english = str(metric.formula)
+        with translation.override("ja"):
+            japanese = str(metric.formula)
+        assert japanese != english, key
+        assert " = " in japanese, key
 
 
 def test_the_issue_s_metrics_are_all_registered():
