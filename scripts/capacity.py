@@ -262,7 +262,7 @@ def drive(config_path: Path) -> None:
         return {"Cookie": f"{cookie}; csrftoken={csrf}", "X-CSRFToken": csrf} if csrf else {"Cookie": cookie}
 
     def paced(period: float, step) -> None:
-        """Run `step()` every `period` seconds, as htmx's `every 5s` does (the next one after the last ends)."""
+        """Run `step()` every `period` seconds from the start of the last (at once if it took longer)."""
         while True:
             began = time.monotonic()
             step()
