@@ -22,7 +22,7 @@ from feedback.models import CustomerVoice, SurveyResponse, VoiceStatus
 from repairs import services as repairs_services
 from repairs.models import RepairJob, Status
 
-from .test_journeys import all_violations, signed_in
+from .test_journeys import all_violations, report, sideways_scroll, signed_in
 from .test_personas import assert_no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
@@ -112,11 +112,7 @@ def test_the_customer_voice_pages_have_zero_axe_violations_and_fit_a_phone(demo_
 
     def check(page, where: str) -> None:
         page.wait_for_load_state("networkidle")
-        found[where] = all_violations(page)
-        if viewport == "phone":
-            width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-            if width[0] > width[1] + 1:
-                found[where].append(f"scrolls sideways: {width[0]}px content in {width[1]}px")
+        found[where] = all_violations(page) + (sideways_scroll(page) if viewport == "phone" else [])
 
     customer_page = new_page(viewport)
     for path in (services.survey_path(invitation), "/voice/s/not-a-link/", services.opt_out_path(invitation)):
@@ -141,4 +137,4 @@ def test_the_customer_voice_pages_have_zero_axe_violations_and_fit_a_phone(demo_
     ):
         staff.goto(f"{demo_site}{path}")
         check(staff, path)
-    assert not any(found.values()), "\n".join(f"{where}: {line}" for where, lines in found.items() for line in lines)
+    assert not any(found.values()), report(found)

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from accounts.models import User
 from goals.models import RSVP, ActionItem, EventKind, EventParticipant, TeamEvent
 
-from .test_journeys import assert_tappable, local_input_value, signed_in
+from .test_journeys import assert_tappable, local_input_value, report, signed_in, sweep
 from .test_personas import assert_no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
@@ -149,16 +149,5 @@ def test_every_events_screen_has_zero_axe_violations_and_fits_a_phone(demo_site,
         ],
         SALES: ["/", "/team/events/", f"/team/events/{past.pk}/", f"/team/events/{upcoming[0].pk}/", "/team/calendar/"],
     }
-    found = {}
-    for email, paths in pages.items():
-        page = signed_in(new_page, demo_site, email, viewport)
-        for path in paths:
-            response = page.goto(f"{demo_site}{path}")
-            assert response.status == 200, f"{email} {path}: {response.status}"
-            page.wait_for_load_state("networkidle")
-            found[f"{email} {path}"] = violations_below_the_navigation(page)
-            if viewport == "phone":
-                width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-                if width[0] > width[1] + 1:
-                    found[f"{email} {path}"].append(f"scrolls sideways: {width[0]}px content in {width[1]}px")
-    assert not any(found.values()), "\n".join(f"{where}: {line}" for where, lines in found.items() for line in lines)
+    found = sweep(new_page, demo_site, pages, viewport, violations=violations_below_the_navigation, only_ok=True)
+    assert not any(found.values()), report(found)

@@ -58,6 +58,49 @@ def signed_in(new_page, base_url: str, email: str, viewport: str = "desktop"):
     return page
 
 
+def all_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    return [
+        f"{violation['id']} ({violation['impact']}) {' '.join(node['target'])}"
+        for violation in Axe().run(page).response["violations"]
+        for node in violation["nodes"]
+    ]
+
+
+def sideways_scroll(page) -> list[str]:
+    """The problem, if any, of a page wider than the screen."""
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    return [f"scrolls sideways: {width[0]}px content in {width[1]}px"] if width[0] > width[1] + 1 else []
+
+
+def sweep(
+    new_page, base_url: str, pages: dict[str, list[str]], viewport: str, *, violations=None, settle=None, only_ok=False
+) -> dict[str, list[str]]:
+    """The browser sweep: every person's pages in their own signed-in context, with the
+    axe findings of each and, on a phone, sideways scrolling. `settle(page, path)` waits
+    for what a page loads after itself; `only_ok` also requires every page to answer 200."""
+    found: dict[str, list[str]] = {}
+    for email, paths in pages.items():
+        page = signed_in(new_page, base_url, email, viewport)
+        for path in paths:
+            response = page.goto(f"{base_url}{path}")
+            if only_ok:
+                assert response.status == 200, f"{email} {path}: {response.status}"
+            if settle is not None:
+                settle(page, path)
+            page.wait_for_load_state("networkidle")
+            where = f"{email} {path}"
+            found[where] = (violations or all_violations)(page)
+            if viewport == "phone":
+                found[where] += sideways_scroll(page)
+    return found
+
+
+def report(found: dict[str, list[str]]) -> str:
+    return "\n".join(f"{where}: {line}" for where, lines in found.items() for line in lines)
+
+
 def open_nav_link(page, name: str) -> None:
     """Follow a main-navigation link: open the collapsed bar on a phone, then the link's menu."""
     nav = page.get_by_role("navigation", name="メインナビゲーション")
@@ -334,16 +377,6 @@ def test_the_job_page_and_the_job_list_have_no_serious_accessibility_violations(
     assert not any(found.values()), "\n".join(f"{path}: {line}" for path, lines in found.items() for line in lines)
 
 
-def all_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    return [
-        f"{violation['id']} ({violation['impact']}) {' '.join(node['target'])}"
-        for violation in Axe().run(page).response["violations"]
-        for node in violation["nodes"]
-    ]
-
-
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 def test_every_main_screen_has_zero_axe_violations_and_fits_a_phone(demo_site, new_page, viewport):
     job = advance(job_for_a_new_customer("画面確認"), Status.DIAGNOSING)
@@ -366,17 +399,8 @@ def test_every_main_screen_has_zero_axe_violations_and_fits_a_phone(demo_site, n
     for path in ("/accounts/login/", "/accounts/password/reset/", "/accounts/signup/"):
         anonymous.goto(f"{demo_site}{path}")
         found[path] = all_violations(anonymous)
-    for email, paths in pages.items():
-        page = signed_in(new_page, demo_site, email, viewport)
-        for path in paths:
-            page.goto(f"{demo_site}{path}")
-            page.wait_for_load_state("networkidle")
-            found[f"{email} {path}"] = all_violations(page)
-            if viewport == "phone":
-                width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-                if width[0] > width[1] + 1:
-                    found[f"{email} {path}"].append(f"scrolls sideways: {width[0]}px content in {width[1]}px")
-    assert not any(found.values()), "\n".join(f"{where}: {line}" for where, lines in found.items() for line in lines)
+    found.update(sweep(new_page, demo_site, pages, viewport))
+    assert not any(found.values()), report(found)
 
 
 def test_open_screens_survive_unchanged_refreshes_and_still_show_the_next_change(demo_site, new_page):

@@ -11,19 +11,27 @@ tests hold in either language.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from PIL import Image
 from playwright.sync_api import expect
 
-from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
 from repairs import services
-from repairs.models import ApprovalRequest, JobKind, Priority, RepairJob, Status
+from repairs.models import ApprovalRequest, RepairJob, Status
 
-from .test_personas import assert_no_horizontal_scroll, sign_in
+from .test_journeys import (
+    advance,
+    all_violations,
+    assert_same_document,
+    job_for_a_new_customer,
+    mark_document,
+    png,
+    report,
+    signed_in,
+    sweep,
+)
+from .test_personas import assert_no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -39,22 +47,6 @@ CUSTOMER_IN_PROGRESS = "作業中"
 CUSTOMER_READY = "お引き取り可能"
 
 
-def signed_in(new_page, base_url: str, email: str, viewport: str = "desktop"):
-    page = new_page(viewport)
-    page.goto(f"{base_url}/accounts/login/")
-    sign_in(page, email, DEMO_PASSWORD)
-    expect(page).to_have_url(f"{base_url}/")
-    return page
-
-
-def mark_document(page) -> None:
-    page.evaluate("() => { window.__loopsMarker = 1; }")
-
-
-def assert_same_document(page) -> None:
-    assert page.evaluate("() => window.__loopsMarker") == 1, "the page navigated or reloaded"
-
-
 def assert_tappable(locator) -> None:
     box = locator.bounding_box()
     assert box is not None, "the button is not rendered"
@@ -63,41 +55,10 @@ def assert_tappable(locator) -> None:
 
 def new_job(title: str) -> RepairJob:
     """A walk-in for a new customer of the demo sales rep, claimed by the demo technician and diagnosing."""
-    sales = User.objects.get(email=SALES)
-    job = services.intake(
-        by=sales,
-        kind=JobKind.REPAIR,
-        title=title,
-        new_customer_name="試験 春子",
-        new_customer_kana="シケン ハルコ",
-        new_customer_phone="03-1234-5678",
-        new_customer_email="haruko@example.jp",
-        new_vehicle_make="トヨタ",
-        new_vehicle_model="アクア",
-        new_vehicle_year=2021,
-        new_vehicle_plate="品川 500 さ 12-34",
-        customer_request="ブレーキを踏むとキーキー鳴る",
-        priority=Priority.URGENT,
-        promised_at=timezone.now() + timedelta(hours=3),
+    job = job_for_a_new_customer(
+        title, new_customer_email="haruko@example.jp", promised_at=timezone.now() + timedelta(hours=3)
     )
-    technician = User.objects.get(email=TECHNICIAN)
-    services.claim_job(job, by=technician)
-    return services.change_status(job, to=Status.DIAGNOSING, by=technician, expected_version=job.version)
-
-
-def png(path: Path) -> Path:
-    Image.new("RGB", (96, 64), (200, 40, 40)).save(path, format="PNG")
-    return path
-
-
-def all_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    return [
-        f"{violation['id']} ({violation['impact']}) {' '.join(node['target'])}"
-        for violation in Axe().run(page).response["violations"]
-        for node in violation["nodes"]
-    ]
+    return advance(job, Status.DIAGNOSING)
 
 
 def wait_for_loops(page) -> None:
@@ -243,22 +204,15 @@ def test_the_loops_screens_have_zero_axe_violations_and_fit_a_phone(demo_site, n
         ],
         TECHNICIAN: [f"/jobs/{job.pk}/", f"/jobs/{job.pk}/lead/", "/jobs/leads/"],
     }
-    found: dict[str, list[str]] = {}
-    for email, paths in pages.items():
-        page = signed_in(new_page, demo_site, email, viewport)
-        for path in paths:
-            page.goto(f"{demo_site}{path}")
-            if path == f"/jobs/{job.pk}/":
-                wait_for_loops(page)
-            page.wait_for_load_state("networkidle")
-            found[f"{email} {path}"] = all_violations(page)
-            if viewport == "phone":
-                widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-                if widths[0] > widths[1] + 1:
-                    found[f"{email} {path}"].append(f"scrolls sideways: {widths[0]}px content in {widths[1]}px")
+
+    def settle(page, path: str) -> None:
+        if path == f"/jobs/{job.pk}/":
+            wait_for_loops(page)
+
+    found = sweep(new_page, demo_site, pages, viewport, settle=settle)
     # The technician's request form, on a job that may still ask.
     second = new_job("画面確認（承認フォーム）")
     technician = signed_in(new_page, demo_site, TECHNICIAN, viewport)
     technician.goto(f"{demo_site}/jobs/{second.pk}/approval/")
     found["technician approval form"] = all_violations(technician)
-    assert not any(found.values()), "\n".join(f"{where}: {line}" for where, lines in found.items() for line in lines)
+    assert not any(found.values()), report(found)

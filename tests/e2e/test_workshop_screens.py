@@ -15,7 +15,7 @@ from dealership.models import Notification
 from repairs import services
 from repairs.models import RepairJob, Status
 
-from .test_journeys import SALES, TECHNICIAN, advance, job_for_a_new_customer, signed_in
+from .test_journeys import SALES, TECHNICIAN, advance, job_for_a_new_customer, sideways_scroll, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -39,10 +39,7 @@ WRAPPED_BUTTONS = """() => [...document.querySelectorAll('main .btn')]
 
 
 def layout_problems(page) -> list[str]:
-    problems = []
-    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    if width[0] > width[1] + 1:
-        problems.append(f"scrolls sideways: {width[0]}px content in {width[1]}px")
+    problems = sideways_scroll(page)
     for label, lines, height in page.evaluate(WRAPPED_BUTTONS):
         if lines > 1:
             problems.append(f"button “{label}” wraps over {lines} lines")

@@ -473,9 +473,10 @@ class Workers:
             worker.stop()
 
 
-@pytest.fixture
-def celery_workers(request, worker_database_url, celery_broker, smtp_server, tmp_path) -> Iterator[Workers]:
-    """Factory of real workers bound to the test database, the private broker and `smtp_server`."""
+def child_environment(database_url: str, redis_url: str) -> dict[str, str]:
+    """The environment of a server or worker process the test starts: this one's, but on the
+    test database and the private Redis (cache and broker), keeping no connection open after
+    its work (the test database is flushed afterwards) and nothing of pytest's or Celery's."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -483,10 +484,19 @@ def celery_workers(request, worker_database_url, celery_broker, smtp_server, tmp
     }
     env.update(
         DJANGO_SETTINGS_MODULE="dealership.settings",
-        DATABASE_URL=worker_database_url,
-        CONN_MAX_AGE="0",  # no idle connection may outlive the worker's tasks
-        REDIS_URL=celery_broker.url,
-        CELERY_BROKER_URL=celery_broker.url,
+        DATABASE_URL=database_url,
+        CONN_MAX_AGE="0",
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+    )
+    return env
+
+
+@pytest.fixture
+def celery_workers(request, worker_database_url, celery_broker, smtp_server, tmp_path) -> Iterator[Workers]:
+    """Factory of real workers bound to the test database, the private broker and `smtp_server`."""
+    env = child_environment(worker_database_url, celery_broker.url)
+    env.update(
         EMAIL_URL=smtp_server.url,
         EMAIL_TIMEOUT="10",
         EMAIL_RETRY_BASE_SECONDS="0",

@@ -33,7 +33,7 @@ from django.utils import translation
 from dealership.models import Notification
 from repairs.models import RepairJob, Status
 
-from .conftest import BASE_DIR, _diagnose, free_port, wait_until
+from .conftest import BASE_DIR, _diagnose, child_environment, free_port, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -182,17 +182,8 @@ def workshop_status(fragment: str) -> str:
 @pytest.fixture
 def web_instances(request, worker_database_url, celery_broker, tmp_path):
     """Two gunicorn instances on the test database and the private Redis (cache and broker)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CELERY_", "PYTEST_")) and key not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL"}
-    }
+    env = child_environment(worker_database_url, celery_broker.url)
     env.update(
-        DJANGO_SETTINGS_MODULE="dealership.settings",
-        DATABASE_URL=worker_database_url,
-        CONN_MAX_AGE="0",  # no connection outlives a request: the test database is flushed afterwards
-        REDIS_URL=celery_broker.url,
-        CELERY_BROKER_URL=celery_broker.url,
         EMAIL_URL="dummymail://",  # the web only enqueues; the workers send
         DEBUG="1",
         SITE_URL="http://testserver",
