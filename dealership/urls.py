@@ -1,7 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from . import bench_views, views
+from .ids import IdConverter
+
+# Before the apps' URLconfs are included: every `<id:…>` below resolves through it.
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,8 +13,8 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/badge/", views.notifications_badge, name="notifications_badge"),
     path("notifications/read-all/", views.notifications_mark_all_read, name="notifications_mark_all_read"),
-    path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
-    path("notifications/<int:pk>/read/", views.notification_mark_read, name="notification_mark_read"),
+    path("notifications/<id:pk>/", views.notification_open, name="notification_open"),
+    path("notifications/<id:pk>/read/", views.notification_mark_read, name="notification_mark_read"),
     path("accounts/", include("accounts.allauth_urls")),  # before allauth's: switches its e-mail page off
     path("accounts/", include("allauth.urls")),
     path("staff/", include("accounts.urls")),
