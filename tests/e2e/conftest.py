@@ -53,6 +53,17 @@ def browser():
     """One headless Chromium for the whole run (`chromium_path` is per test)."""
     if not os.path.exists(suite.CHROMIUM):
         suite.missing(f"Chromium not found at {suite.CHROMIUM}", browser=True)
+    if connection.vendor != "postgresql":
+        # Django's live server answers a page's parallel requests from several
+        # threads, and they all share the one in-memory SQLite connection of
+        # the test database: two queries at once hang the run. Seeding the demo
+        # for every journey (no snapshot on SQLite) would also add half a minute
+        # to each test.
+        suite.missing(
+            "browser journeys need PostgreSQL (DATABASE_URL=postgres://…): the live server's threads "
+            "cannot share SQLite's in-memory test database",
+            browser=True,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
