@@ -33,7 +33,7 @@ class IdConverter:
     `/jobs/100000000000000000000/` reached the query and answered 500 on SQLite.
     """
 
-    regex = "[0-9]{1,%d}" % _MAX_DIGITS
+    regex = f"[0-9]{{1,{_MAX_DIGITS}}}"
 
     def to_python(self, value: str) -> int:
         number = parse_id(value)
