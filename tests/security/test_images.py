@@ -1,4 +1,7 @@
-"""Hostile photos (issue 8, finding 5): refused cheaply, never a 500, no metadata kept."""
+"""Hostile photos (issue 8, finding 5): refused cheaply, never a 500, no metadata kept.
+
+What a photo may cost to decode is in test_image_budgets.py (issue 17).
+"""
 
 from __future__ import annotations
 
@@ -193,3 +196,15 @@ def test_image_work_is_bounded_per_process_and_a_waiting_upload_gets_a_message(m
         for _ in range(taken):
             images._work_slots.release()
     assert process_photo(jpeg()).size > 0
+
+
+@pytest.mark.parametrize("variant", ["full", "thumb"])
+def test_a_photo_is_not_kept_in_the_browser_cache_after_sign_out(client_for, job, uploader, variant):
+    # Issue 17: workshop tablets are shared; photos were cached privately for a day.
+    assert post_photo(client_for(uploader), job, jpeg()).status_code == 302
+    attachment = Attachment.objects.get()
+
+    response = client_for(uploader).get(reverse("repairs:attachment_file", args=[job.pk, attachment.pk, variant]))
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
