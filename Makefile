@@ -4,25 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# `make run` serves on 127.0.0.1:$(PORT); `PORT=8123 make run` or `make run PORT=8123`.
+PORT ?= 8000
 
 .PHONY: run test lint format worker beat bench bench-capacity screenshots messages migrate seed clean
 
 $(STAMP): requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	@test -x $(PY) || { echo "Creating the virtual environment in $(VENV)/…"; $(PYTHON) -m venv $(VENV); }
+	@echo "Updating pip…"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "Installing the pinned packages of requirements-dev.txt (a minute or two the first time)…"
+	@$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+	@echo "Packages installed."
 
-# First run on a fresh machine: venv, SQLite, demo data (once), dev server.
+# First run on a fresh machine: venv, SQLite, demo data (once), then the server
+# and the periodic tasks until Ctrl-C (scripts/run_demo.py says what it sets).
 run: $(STAMP)
-	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py seed_demo --if-empty
-	@echo ""
-	@echo "Dealership Portal: http://127.0.0.1:8000"
-	@echo "Demo logins (password: dealership-demo):"
-	@echo "  sales@example.com  technician@example.com  advisor@example.com  manager@example.com"
-	@echo ""
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	@PORT=$(PORT) $(PY) scripts/run_demo.py
 
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set; tests needing a
 # service skip with a reason unless REQUIRE_SERVICES=1 / REQUIRE_BROWSER=1.
@@ -61,8 +60,9 @@ messages: $(STAMP)
 migrate: $(STAMP)
 	DEBUG=1 $(PY) manage.py migrate
 
+# The demo's settings, so the links it prints work on `make run`'s server.
 seed: $(STAMP)
-	DEBUG=1 $(PY) manage.py seed_demo
+	@PORT=$(PORT) $(PY) scripts/run_demo.py seed
 
 clean:
 	rm -rf $(VENV) .seeded db.sqlite3 staticfiles

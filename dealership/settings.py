@@ -227,7 +227,9 @@ INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 # Customer surveys (feedback/): hours after delivery before the customer is
 # asked, days a survey link stays valid, and survey page requests allowed per
 # minute from one client address (the pages are public).
-SURVEY_DELAY_HOURS = env.int("SURVEY_DELAY_HOURS", default=24)
+# The delay may be a fraction: `make run` asks after about a minute (0.02 h) so
+# a hand-over in the demo reaches its survey e-mail while one watches.
+SURVEY_DELAY_HOURS = env.float("SURVEY_DELAY_HOURS", default=24)
 SURVEY_VALID_DAYS = env.int("SURVEY_VALID_DAYS", default=30)
 SURVEY_REQUESTS_PER_MINUTE = env.int("SURVEY_REQUESTS_PER_MINUTE", default=30)
 
@@ -241,7 +243,10 @@ STATUS_PAGE_REQUESTS_PER_MINUTE = env.int("STATUS_PAGE_REQUESTS_PER_MINUTE", def
 
 # Celery. With REDIS_URL the broker is Redis; without it tasks run eagerly
 # in-process so the embedded `make run` needs no services at all.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# Eager mode still opens a producer on the broker to serialise a task's
+# arguments; kombu warns ("No hostname was supplied…") about a memory URL
+# without a host, so the in-process default names one.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL and env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
@@ -274,9 +279,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "goals.tasks.take_kpi_snapshots",
         "schedule": crontab(hour=0, minute=20),
     },
+    # Every 15 minutes, or a quarter of the survey delay when that is shorter
+    # (the demo's minute): an invitation is never much later than its delay.
     "invite-delivered-jobs-to-survey": {
         "task": "feedback.tasks.invite_delivered_jobs",
-        "schedule": 900.0,
+        "schedule": min(900.0, max(15.0, SURVEY_DELAY_HOURS * 3600 / 4)),
     },
     "sweep-pending-survey-emails": {
         "task": "feedback.tasks.sweep_pending_survey_emails",
@@ -313,8 +320,9 @@ if not DEBUG:
     # Production hardening: HTTPS only, behind a TLS-terminating proxy.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Secure cookies unless SECURE_COOKIES=0: only `make run`'s plain-HTTP
+    # demo on 127.0.0.1 turns them off (some browsers drop Secure cookies there).
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)

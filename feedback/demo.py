@@ -7,7 +7,9 @@ and delivered through the repairs services, with historical times). Every
 invitation, answer, recovery item and voice item is then written through
 feedback.services with `at=`, so the demo's timelines and histories are the
 ones the portal itself writes. Nothing is mailed: invitations are recorded
-as sent, and the staff notifications stay in the portal only.
+as sent, and the staff notifications stay in the portal only. Each branch's
+newest invitation stays unanswered, and seed_demo prints 東京東店's link, so
+someone trying the demo can answer a survey as the customer would.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ def seed(data: dict, rng: random.Random) -> dict:
         return {}
     started = timezone.now()
     visits = sum(_past_visits(branch, rng) for branch in Branch.objects.all())
-    answered, recovery = _surveys(rng)
+    answered, recovery, open_invitation = _surveys(rng)
     items = sum(_voice_items(branch, rng) for branch in Branch.objects.all())
     now = timezone.now()
     # The demo's own history is not news: what it notified is read, except the
@@ -171,7 +173,14 @@ def seed(data: dict, rng: random.Random) -> dict:
     Notification.objects.filter(email_status=Notification.EmailStatus.PENDING).update(
         email_status=Notification.EmailStatus.SKIPPED
     )
-    return {"past_visits": visits, "survey_answers": answered, "recovery_items": recovery, "voice_items": items}
+    return {
+        "past_visits": visits,
+        "survey_answers": answered,
+        "recovery_items": recovery,
+        "voice_items": items,
+        # seed_demo prints it: a survey anyone trying the demo can open and answer.
+        "survey_link_url": services.survey_path(open_invitation) if open_invitation else "",
+    }
 
 
 def _staff(branch: Branch) -> dict[str, list[User]]:
@@ -240,25 +249,35 @@ def _near(score: int, rng: random.Random) -> int | None:
     return max(1, min(5, score + rng.choice([-1, 0, 0, 0, 1])))
 
 
-def _surveys(rng: random.Random) -> tuple[int, int]:
+def _surveys(rng: random.Random) -> tuple[int, int, SurveyInvitation | None]:
+    """Invitations and answers; (answered, recovery items, the 東京東店 invitation left open)."""
     now = timezone.now()
     delay = timedelta(hours=settings.SURVEY_DELAY_HOURS)
-    jobs = (
+    jobs = list(
         RepairJob.objects.filter(status=Status.DELIVERED, delivered_at__lte=now - delay)
         .select_related("customer", "customer__sales_owner", "sales_owner", "service_advisor", "vehicle", "branch")
         .order_by("delivered_at", "pk")
     )
+    # Each branch's newest surveyable visit stays unanswered: the demo keeps a
+    # survey that someone trying it can open and answer.
+    left_open = {job.branch_id: job for job in jobs if job.customer.email}
+    open_customers = {job.customer_id for job in left_open.values()}
     answered = recovery = 0
     opted_out: set[int] = set()
+    open_invitation = None
     for index, job in enumerate(jobs):
         sent_at = job.delivered_at + delay
         invitation, _created = services.create_invitation(job, at=sent_at, deliver=False)
         if invitation.email_status != EmailStatus.PENDING:
             continue
         services.record_survey_sent(invitation, at=sent_at + timedelta(minutes=1))
+        if left_open.get(job.branch_id) is job:
+            if job.branch.code == "tokyo-east":
+                open_invitation = invitation
+            continue
         if rng.random() > ANSWER_RATE:
             # One customer in a while asks for no more surveys instead of answering.
-            if len(opted_out) < 2 and job.customer_id not in opted_out and index % 3 == 0:
+            if len(opted_out) < 2 and job.customer_id not in opted_out | open_customers and index % 3 == 0:
                 services.opt_out(invitation)
                 opted_out.add(job.customer_id)
             continue
@@ -289,7 +308,7 @@ def _surveys(rng: random.Random) -> tuple[int, int]:
             # shows a recovery item waiting for the sales owner and the advisor.
             if recovery > 1:
                 _progress_recovery(response, answer_at, rng)
-    return answered, recovery
+    return answered, recovery, open_invitation
 
 
 def _progress_recovery(response, answered_at: datetime, rng: random.Random) -> None:

@@ -8,6 +8,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+# The four logins the README documents, one per role, all in 東京東店.
+DEMO_LOGINS = ("sales@example.com", "technician@example.com", "advisor@example.com", "manager@example.com")
+
 
 class Command(BaseCommand):
     help = "Create the demo dealership (branches, staff, customers, jobs). Idempotent."
@@ -22,6 +25,8 @@ class Command(BaseCommand):
 
         if options["if_empty"] and Branch.objects.exists():
             self.stdout.write("The database already holds a dealership; nothing seeded.")
+            if options["verbosity"] >= 1:
+                self.write_logins()
             return
         # The wiring may import every app; each app seeds its own data, in
         # dependency order, from its demo.py.
@@ -37,11 +42,21 @@ class Command(BaseCommand):
         if options["verbosity"] < 1:
             return
         self.stdout.write(self.style.SUCCESS("Demo dealership is ready."))
-        self.stdout.write("Demo logins (password: dealership-demo):")
-        for email in ("sales@example.com", "technician@example.com", "advisor@example.com", "manager@example.com"):
-            self.stdout.write(f"  {email}")
+        self.write_logins()
         if data.get("status_link_url"):
             self.stdout.write(f"A customer's status link (no login): {settings.SITE_URL}{data['status_link_url']}")
+        if data.get("survey_link_url"):
+            self.stdout.write(f"A customer's survey link (no login): {settings.SITE_URL}{data['survey_link_url']}")
+
+    def write_logins(self) -> None:
+        """The documented demo logins, when they exist: `make run` prints them only through here."""
+        from accounts.demo import DEMO_PASSWORD
+        from accounts.models import User
+
+        if not User.objects.filter(email__in=DEMO_LOGINS).exists():
+            return
+        self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
+        self.stdout.write("  " + "  ".join(DEMO_LOGINS))
 
     def app_demos(self) -> list:
         """Each portal app's demo.py, in dependency order (repairs ← feedback ← goals)."""
