@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from dealership import dates
 from dealership.models import Customer
 from repairs.forms import IdChoiceField
 from repairs.models import RepairJob
@@ -63,13 +64,6 @@ class SurveyForm(forms.Form):
         )
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
 class StaffChoiceField(IdChoiceField):
     def label_from_instance(self, user: User) -> str:
         return f"{user.display_name} ({user.get_role_display()})"
@@ -87,7 +81,7 @@ class VoiceForm(forms.Form):
     job = IdChoiceField(label=_("Job (optional)"), queryset=RepairJob.objects.none(), required=False)
     assignee = StaffChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     co_assignee = StaffChoiceField(label=_("Together with (optional)"), queryset=User.objects.none(), required=False)
-    due_date = forms.DateField(label=_("Due date"), required=False, widget=DateInput())
+    due_date = dates.DateField(label=_("Due date"), required=False)
 
     def __init__(self, *args, customer: Customer, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -109,7 +103,7 @@ class EditVoiceForm(forms.Form):
 class AssignVoiceForm(forms.Form):
     assignee = StaffChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     co_assignee = StaffChoiceField(label=_("Together with (optional)"), queryset=User.objects.none(), required=False)
-    due_date = forms.DateField(label=_("Due date"), required=False, widget=DateInput())
+    due_date = dates.DateField(label=_("Due date"), required=False)
 
     def __init__(self, *args, branch_id: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -134,4 +128,4 @@ class FollowUpForm(forms.Form):
 
 
 class ShakenExpiryForm(forms.Form):
-    shaken_expiry = forms.DateField(label=_("Shaken expiry (車検満了日)"), required=False, widget=DateInput())
+    shaken_expiry = dates.DateField(label=_("Shaken expiry (車検満了日)"), required=False)

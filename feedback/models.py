@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dealership.dates import validate_in_range
 from dealership.models import Branch, Customer, Language
 from repairs.models import RepairJob
 
@@ -275,7 +276,7 @@ class CustomerVoice(models.Model):
         verbose_name=_("with"),
     )
     status = models.CharField(_("status"), max_length=20, choices=VoiceStatus.choices, default=VoiceStatus.OPEN)
-    due_date = models.DateField(_("due date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True, validators=[validate_in_range])
     resolution = models.TextField(_("resolution"), blank=True)
     customer_followed_up = models.BooleanField(_("customer followed up"), default=False)
     followed_up_at = models.DateTimeField(_("followed up at"), null=True, blank=True)

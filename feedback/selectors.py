@@ -14,6 +14,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts.models import Role, User
+from dealership import dates
 from dealership.models import Branch, Customer
 from repairs.models import JobEvent, JobKind, RepairJob
 
@@ -42,13 +43,6 @@ def _parse_id(value: str | None) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 19 else None
 
 
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
 class ResultFilters:
     period: str = DEFAULT_PERIOD  # "30" | "90" | "365" | "custom"
@@ -59,11 +53,18 @@ class ResultFilters:
     sales_rep: int | None = None
     technician: int | None = None
     grain: str = "week"  # week | month
+    # Why dates in the query were not used (the default period is shown instead); "" when they were.
+    notice: str = ""
 
     @classmethod
     def from_query(cls, params) -> ResultFilters:
         period = params.get("period", DEFAULT_PERIOD)
-        start, end = _parse_date(params.get("start")), _parse_date(params.get("end"))
+        notice = ""
+        try:
+            start, end = dates.parse_day(params.get("start")), dates.parse_day(params.get("end"))
+        except dates.DateRefused as refused:
+            start = end = None
+            notice = str(refused)
         if period not in PERIODS and period != "custom":
             period = DEFAULT_PERIOD
         dates_given = bool(start and end and start <= end)
@@ -90,6 +91,7 @@ class ResultFilters:
             sales_rep=_parse_id(params.get("sales_rep")),
             technician=_parse_id(params.get("technician")),
             grain=grain if grain in ("week", "month") else ("month" if period == "365" else "week"),
+            notice=notice,
         )
 
     def as_query(self) -> dict[str, str]:

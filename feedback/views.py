@@ -245,6 +245,8 @@ def _round(value: float | None) -> float | None:
 def results(request: HttpRequest) -> HttpResponse:
     _require_results(request)
     filters = selectors.ResultFilters.from_query(request.GET)
+    if filters.notice:
+        messages.warning(request, filters.notice)
     figures = selectors.results(request.user, filters)
     page = Paginator(selectors.response_page_rows(request.user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

@@ -15,4 +15,6 @@ class GoalsConfig(AppConfig):
         # notify() tells only people who may open what it links to, by the
         # same rule as the page itself.
         register_visibility(TeamEvent, permissions.can_see_event)
-        register_visibility(ActionItem, lambda user, item: permissions.can_see_event(user, item.event))
+        register_visibility(
+            ActionItem, lambda user, item: permissions.can_see_event(user, item.event), related=("event",)
+        )

@@ -4,8 +4,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Role, User
+from dealership import dates
 from dealership.models import Branch
-from repairs.forms import DateTimeLocalInput, IdChoiceField, IdMultipleChoiceField
+from repairs.forms import IdChoiceField, IdMultipleChoiceField
 
 from . import selectors, services
 from .models import RSVP, EventKind, TeamEvent
@@ -57,8 +58,8 @@ class EventForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=EventKind.choices, initial=EventKind.MEETING)
     title = forms.CharField(label=_("Title"), max_length=200)
     branch = IdChoiceField(label=_("Branch"), queryset=Branch.objects.all(), required=False)
-    starts_at = forms.DateTimeField(label=_("Starts"), widget=DateTimeLocalInput())
-    ends_at = forms.DateTimeField(label=_("Ends"), widget=DateTimeLocalInput())
+    starts_at = dates.DateTimeField(label=_("Starts"))
+    ends_at = dates.DateTimeField(label=_("Ends"))
     place = forms.CharField(label=_("Place"), max_length=200, required=False)
     agenda = forms.CharField(label=_("Agenda"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
     invited_departments = forms.MultipleChoiceField(
@@ -176,7 +177,7 @@ class AttendanceForm(forms.Form):
 class ActionItemForm(forms.Form):
     text = forms.CharField(label=_("What needs doing"), max_length=500)
     assignee = StaffChoiceField(label=_("Who"), queryset=User.objects.none())
-    due_date = forms.DateField(label=_("Due date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = dates.DateField(label=_("Due date"), required=False)
     voice_item_id = forms.IntegerField(
         label=_("Customer voice item no. (optional)"),
         required=False,

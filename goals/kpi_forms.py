@@ -10,19 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, User
+from dealership import dates
 from dealership.models import Branch
 
 from .metrics import METRICS, manual_metrics
 from .models import Goal, GoalPeriod
 
 MAX_CSV_BYTES = 1024 * 1024
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 def _branch_field(user: User, *, all_label=None) -> forms.ModelChoiceField:
@@ -43,10 +37,8 @@ class GoalForm(forms.Form):
         label=_("Target"), max_digits=12, decimal_places=2, help_text=_("In the metric's unit (shown beside it).")
     )
     period = forms.ChoiceField(label=_("Period"), choices=GoalPeriod.choices, widget=forms.RadioSelect)
-    start_date = forms.DateField(
-        label=_("From"), widget=DateInput(), help_text=_("For a month or a quarter: any day in it.")
-    )
-    end_date = forms.DateField(label=_("To"), widget=DateInput(), required=False, help_text=_("Only for dates."))
+    start_date = dates.DateField(label=_("From"), help_text=_("For a month or a quarter: any day in it."))
+    end_date = dates.DateField(label=_("To"), required=False, help_text=_("Only for dates."))
     departments = forms.MultipleChoiceField(
         label=_("Departments involved"), choices=Department.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -85,17 +77,13 @@ class GoalForm(forms.Form):
         data = super().clean()
         if data.get("period") == GoalPeriod.CUSTOM and not data.get("end_date"):
             self.add_error("end_date", _("Enter the last day of the goal."))
-        for name in ("start_date", "end_date"):
-            day = data.get(name)
-            if day is not None and not 2000 <= day.year <= 2100:
-                self.add_error(name, _("Choose dates between 2000 and 2100."))
         return data
 
 
 class ManualValueForm(forms.Form):
     metric = forms.ChoiceField(label=_("Metric"))
     branch = forms.ModelChoiceField(queryset=Branch.objects.none(), label=_("Branch"))
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = dates.DateField(label=_("Date"))
     value = forms.DecimalField(label=_("Value"), min_value=Decimal(0), max_digits=14, decimal_places=2)
 
     def __init__(self, *args, user: User, **kwargs) -> None:

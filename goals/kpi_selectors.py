@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from dealership import dates
 from dealership.models import Branch
 
 from . import permissions
@@ -26,22 +27,6 @@ DASHBOARD_GOALS = 12
 HOME_GOALS = 4
 
 
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip()[:10])
-    except ValueError:
-        return None
-
-
-def _parse_month(value: str | None) -> date | None:
-    text = (value or "").strip()
-    try:
-        year, month = (int(part) for part in text.split("-", 1))
-    except ValueError:
-        return None
-    return date(year, month, 1) if 2000 <= year <= 2100 and 1 <= month <= 12 else None
-
-
 @dataclass(frozen=True)
 class Period:
     """A dashboard period: local days [start, end), with the period before it."""
@@ -49,22 +34,28 @@ class Period:
     kind: str  # GoalPeriod values
     start: date
     end: date  # first day not included
+    # Why dates in the query were not used (the default period is shown instead); "" when they were.
+    notice: str = ""
 
     @classmethod
     def from_query(cls, params, *, today: date | None = None) -> Period:
         today = today or timezone.localdate()
         kind = params.get("period", GoalPeriod.MONTH)
+        notice = ""
+        try:
+            start, last = dates.parse_day(params.get("start")), dates.parse_day(params.get("end"))
+            anchor = dates.parse_month(params.get("month"))
+        except dates.DateRefused as refused:
+            start = last = anchor = None
+            notice = str(refused)
         if kind == GoalPeriod.CUSTOM:
-            start, last = _parse_date(params.get("start")), _parse_date(params.get("end"))
-            in_range = start and last and start.year >= 2000 and last.year <= 2100
-            if in_range and start <= last and (last - start).days <= 366:
+            if start and last and start <= last and (last - start).days <= 366:
                 return cls(kind=kind, start=start, end=last + timedelta(days=1))
             kind = GoalPeriod.MONTH
-        anchor = _parse_month(params.get("month")) or today
         if kind != GoalPeriod.QUARTER:
             kind = GoalPeriod.MONTH
-        first, last = period_dates(kind, anchor)
-        return cls(kind=kind, start=first, end=last + timedelta(days=1))
+        first, last = period_dates(kind, anchor or today)
+        return cls(kind=kind, start=first, end=last + timedelta(days=1), notice=notice)
 
     @property
     def last(self) -> date:
@@ -197,8 +188,19 @@ def get_goal_for_user(user: User, pk: int) -> Goal:
 
 
 def goals_for(user: User, branch: Branch | None, start: date, end: date, *, limit: int) -> list[Goal]:
-    """Goals of the scope (the branch and the all-branch ones) overlapping [start, end), not archived."""
-    qs = goals_visible_to(user).filter(archived_at__isnull=True, start_date__lt=end, end_date__gte=start)
+    """Goals of the scope (the branch and the all-branch ones) overlapping [start, end), not archived.
+
+    A goal stored with days outside the portal's range (saved before the rule,
+    or by a script) is left out: its progress cannot be computed (the day after
+    9999-12-31 does not exist), and one such row must not break the dashboard.
+    """
+    qs = goals_visible_to(user).filter(
+        archived_at__isnull=True,
+        start_date__lt=end,
+        end_date__gte=start,
+        start_date__gte=dates.FIRST_DAY,
+        end_date__lte=dates.LAST_DAY,
+    )
     if branch is not None:
         qs = qs.filter(Q(branch__isnull=True) | Q(branch=branch))
     return list(qs.select_related("branch").order_by("end_date", "metric", "pk")[:limit])

@@ -16,10 +16,11 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, User
+from dealership import dates
 from dealership.models import Branch
 
 from . import permissions
@@ -40,14 +41,16 @@ class GoalError(Exception):
     """A refused write; `str(error)` is the message for the user."""
 
 
-# Goals and dashboard periods live in these years (and the date arithmetic never overflows).
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
 def period_dates(period: str, start: date, end: date | None = None) -> tuple[date, date]:
-    """First and last day (both included) of a month, a quarter, or the given dates."""
-    if not FIRST_YEAR <= start.year <= LAST_YEAR or (end is not None and not FIRST_YEAR <= end.year <= LAST_YEAR):
-        raise GoalError(_("Choose dates between 2000 and 2100."))
+    """First and last day (both included) of a month, a quarter, or the given dates.
+
+    The days lie in the portal's range (dealership/dates.py) or in the year
+    before it, where the dashboard's first month looks back for its
+    comparison; so the date arithmetic here and in the figures never overflows.
+    """
+    earliest = dates.FIRST_DAY.replace(year=dates.FIRST_YEAR - 1)
+    if any(day is not None and not earliest <= day <= dates.LAST_DAY for day in (start, end)):
+        raise GoalError(dates.OUT_OF_RANGE % dates.RANGE)
     if period == GoalPeriod.MONTH:
         first = start.replace(day=1)
         following = (first + timedelta(days=32)).replace(day=1)
@@ -87,6 +90,8 @@ def _validated(
     unknown = [value for value in departments if value not in Department.values]
     if unknown or not departments:
         raise GoalError(_("Choose the departments that work on the goal."))
+    if any(day is not None and not dates.is_in_range(day) for day in (start_date, end_date)):
+        raise GoalError(dates.OUT_OF_RANGE % dates.RANGE)
     first, last = period_dates(period, start_date, end_date)
     return {
         "metric": metric,
@@ -186,6 +191,8 @@ def record_manual_value(*, by: User, metric: str, branch: Branch, day: date, val
     if not permissions.can_enter_manual_values(by, branch):
         raise PermissionDenied(_("Only managers of the branch enter its figures."))
     _check_manual(metric, value)
+    if not dates.is_in_range(day):
+        raise GoalError(dates.OUT_OF_RANGE % dates.RANGE)
     with transaction.atomic():
         row, _created = ManualKpiValue.objects.update_or_create(
             metric=metric,
@@ -228,28 +235,40 @@ def import_manual_csv(*, by: User, text: str) -> ImportResult:
     result = ImportResult()
     text = text.lstrip("\ufeff")  # Excel's UTF-8 byte order mark
     reader = csv.reader(io.StringIO(text))
-    header = [cell.strip().lower() for cell in next(reader, [])]
+    try:
+        # Whole, so that a broken line is reported before any row is checked (the file is at most 1 MB).
+        lines = list(reader)
+    except csv.Error:
+        # A cell longer than csv's field limit (131,072 characters) or a quote left open:
+        # no cell of this file is ever that long, so it is not the CSV it should be.
+        result.errors.append(
+            RowError(
+                reader.line_num,
+                gettext("This line cannot be read: a cell is far too long or a quotation mark is not closed."),
+            )
+        )
+        return result
+    rows = iter(lines)
+    header = [cell.strip().lower() for cell in next(rows, [])]
     if tuple(header) != CSV_COLUMNS:
         result.errors.append(
-            RowError(1, _gettext("The first line must be the header: %(columns)s") % {"columns": ",".join(CSV_COLUMNS)})
+            RowError(1, gettext("The first line must be the header: %(columns)s") % {"columns": ",".join(CSV_COLUMNS)})
         )
         return result
     branches = {branch.code: branch for branch in Branch.objects.all()}
     parsed: list[tuple[int, str, Branch, date, Decimal]] = []
     seen: dict[tuple[str, str, date], int] = {}
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(parsed) + len(result.errors) >= MAX_IMPORT_ROWS:
-            result.errors.append(
-                RowError(line, _gettext("Too many rows: import at most %d at once.") % MAX_IMPORT_ROWS)
-            )
+            result.errors.append(RowError(line, gettext("Too many rows: import at most %d at once.") % MAX_IMPORT_ROWS))
             break
         reason, values = _parse_row(by, row, branches)
         if reason is None:
             key = (values[0], values[1].code, values[2])
             if key in seen:
-                reason = _gettext("The same metric, branch and date as line %d.") % seen[key]
+                reason = gettext("The same metric, branch and date as line %d.") % seen[key]
             else:
                 seen[key] = line
         if reason is not None:
@@ -259,7 +278,7 @@ def import_manual_csv(*, by: User, text: str) -> ImportResult:
     if result.errors:
         return result
     if not parsed:
-        result.errors.append(RowError(2, _gettext("The file has no rows under the header.")))
+        result.errors.append(RowError(2, gettext("The file has no rows under the header.")))
         return result
     with transaction.atomic():
         for _line, metric, branch, day, value in parsed:
@@ -278,29 +297,31 @@ def import_manual_csv(*, by: User, text: str) -> ImportResult:
 
 def _parse_row(by: User, row: list[str], branches: dict[str, Branch]) -> tuple[str | None, tuple]:
     if len(row) != len(CSV_COLUMNS):
-        return _gettext("Expected 4 columns (date, branch, metric, value), found %d.") % len(row), ()
+        return gettext("Expected 4 columns (date, branch, metric, value), found %d.") % len(row), ()
     day_text, code, metric, value_text = (cell.strip() for cell in row)
     try:
         day = date.fromisoformat(day_text)
     except ValueError:
-        return _gettext("“%s” is not a date (YYYY-MM-DD).") % day_text[:40], ()
+        return gettext("“%s” is not a date (YYYY-MM-DD).") % day_text[:40], ()
+    if not dates.is_in_range(day):
+        return str(dates.OUT_OF_RANGE % dates.RANGE), ()
     if day > timezone.localdate():
-        return _gettext("The date %s is in the future.") % day.isoformat(), ()
+        return gettext("The date %s is in the future.") % day.isoformat(), ()
     branch = branches.get(code)
     if branch is None:
-        return _gettext("Unknown branch code “%s”.") % code[:40], ()
+        return gettext("Unknown branch code “%s”.") % code[:40], ()
     if not permissions.can_enter_manual_values(by, branch):
-        return _gettext("You may not enter figures for %s.") % branch.name, ()
+        return gettext("You may not enter figures for %s.") % branch.name, ()
     if metric not in METRICS or not get_metric(metric).manual:
-        return _gettext("“%s” is not a metric entered by hand.") % metric[:40], ()
+        return gettext("“%s” is not a metric entered by hand.") % metric[:40], ()
     try:
         value = Decimal(value_text.replace(",", ""))
     except InvalidOperation:
-        return _gettext("“%s” is not a number.") % value_text[:40], ()
+        return gettext("“%s” is not a number.") % value_text[:40], ()
     if not value.is_finite() or value < 0 or value > MAX_MANUAL_VALUE:
-        return _gettext("The value must be a number of 0 or more."), ()
+        return gettext("The value must be a number of 0 or more."), ()
     if value != value.quantize(Decimal("0.01")):
-        return _gettext("The value has more than two decimals."), ()
+        return gettext("The value has more than two decimals."), ()
     return None, (metric, branch, day, value)
 
 

@@ -28,14 +28,18 @@ from .models import Goal
 DRILLDOWN_PAGE_SIZE = 50
 
 
-def _scope(request: HttpRequest) -> tuple[Branch | None, selectors.Period]:
+def _scope(request: HttpRequest, *, tell: bool = True) -> tuple[Branch | None, selectors.Period]:
+    """The branch and period asked for; `tell` shows why dates in the query were not used (not for downloads)."""
     if not permissions.can_see_kpis(request.user):
         raise PermissionDenied(_("Only staff of a branch see its figures."))
     try:
         branch = selectors.scope_for(request.user, request.GET.get("branch"))
     except Branch.DoesNotExist:
         raise Http404 from None
-    return branch, selectors.Period.from_query(request.GET)
+    period = selectors.Period.from_query(request.GET)
+    if period.notice and tell:
+        messages.warning(request, period.notice)
+    return branch, period
 
 
 def _query(branch: Branch | None, period: selectors.Period) -> str:
@@ -110,7 +114,7 @@ def home_goals(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def export_csv(request: HttpRequest) -> HttpResponse:
-    branch, period = _scope(request)
+    branch, period = _scope(request, tell=False)
     previous = period.previous()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     scope = branch.code if branch else "all"

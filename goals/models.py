@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
+from dealership.dates import EARLIEST_STORED, LATEST_STORED, validate_in_range
 from dealership.models import Branch
 
 
@@ -55,8 +56,8 @@ class TeamEvent(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices, default=EventKind.MEETING)
     title = models.CharField(_("title"), max_length=200)
     agenda = models.TextField(_("agenda"), blank=True)
-    starts_at = models.DateTimeField(_("starts at"))
-    ends_at = models.DateTimeField(_("ends at"))
+    starts_at = models.DateTimeField(_("starts at"), validators=[validate_in_range])
+    ends_at = models.DateTimeField(_("ends at"), validators=[validate_in_range])
     place = models.CharField(_("place"), max_length=200, blank=True)
     organizer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -84,6 +85,20 @@ class TeamEvent(models.Model):
         verbose_name = _("team event")
         verbose_name_plural = _("team events")
         indexes = [models.Index(fields=["branch", "starts_at"], name="teamevent_branch_start_idx")]
+        # The forms keep times in the portal's date range (dealership/dates.py);
+        # the database refuses the rest, whatever the write path: a start in
+        # year 1 was stored as 1 BC, which no screen could read back.
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    starts_at__gte=EARLIEST_STORED,
+                    starts_at__lt=LATEST_STORED,
+                    ends_at__gte=EARLIEST_STORED,
+                    ends_at__lt=LATEST_STORED,
+                ),
+                name="teamevent_times_in_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -209,7 +224,7 @@ class ActionItem(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="action_items", verbose_name=_("who")
     )
-    due_date = models.DateField(_("due date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True, validators=[validate_in_range])
     # The customer voice item (feedback.CustomerVoice) this follows up. A plain
     # id for now: the feedback app is built in parallel and goals must not
     # depend on its migrations yet; it becomes a ForeignKey once both landed.
@@ -370,8 +385,8 @@ class Goal(models.Model):
     target = models.DecimalField(_("target"), max_digits=12, decimal_places=2)
     period = models.CharField(_("period"), max_length=10, choices=GoalPeriod.choices, default=GoalPeriod.MONTH)
     # Both days included; month and quarter goals start on the first day.
-    start_date = models.DateField(_("from"))
-    end_date = models.DateField(_("to"))
+    start_date = models.DateField(_("from"), validators=[validate_in_range])
+    end_date = models.DateField(_("to"), validators=[validate_in_range])
     # Null: the goal is for every branch together (all-branch managers set those).
     branch = models.ForeignKey(
         Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="goals", verbose_name=_("branch")
@@ -516,7 +531,7 @@ class ManualKpiValue(models.Model):
 
     metric = models.CharField(_("metric"), max_length=40)
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+", verbose_name=_("branch"))
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[validate_in_range])
     value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("entered by")

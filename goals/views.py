@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from dealership import dates
 from dealership.http import safe_next_url
 
 from . import ical, permissions, selectors, services
@@ -71,20 +72,20 @@ def event_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _month_from(value: str) -> date:
+def _month_from(request: HttpRequest) -> date:
+    """The month the query asks for, else this month (with a message when the query held no usable month)."""
     try:
-        year, month = (int(part) for part in value.split("-", 1))
-        return (
-            date(year, month, 1) if 2000 <= year <= 2100 and 1 <= month <= 12 else timezone.localdate().replace(day=1)
-        )
-    except ValueError:
-        return timezone.localdate().replace(day=1)
+        month = dates.parse_month(request.GET.get("month"))
+    except dates.DateRefused as refused:
+        messages.warning(request, str(refused))
+        month = None
+    return month or timezone.localdate().replace(day=1)
 
 
 @login_required
 @require_GET
 def event_month(request: HttpRequest) -> HttpResponse:
-    month = _month_from(request.GET.get("month", ""))
+    month = _month_from(request)
     previous = (month - timedelta(days=1)).replace(day=1)
     following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     return render(

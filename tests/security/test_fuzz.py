@@ -12,26 +12,39 @@ refused (4xx) must not have added or removed a row in any of the portal's tables
 
 from __future__ import annotations
 
+import csv
+import importlib
 import io
+import pkgutil
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
+from html import unescape
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urljoin
 
+import icalendar
 import pytest
+from django import forms
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client, override_settings
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.base import reverse
 from django.urls.converters import IntConverter
 from django.urls.exceptions import NoReverseMatch
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
 from PIL import Image
 
+from dealership.ids import IdConverter
 from dealership.models import Customer, Notification
+from goals.models import TeamEvent
 from repairs import services
 from repairs.images import process_photo
 from repairs.models import JobMessage, RepairJob
@@ -119,7 +132,7 @@ def portal_routes() -> list[Route]:
 def parameters(pattern: URLPattern) -> Iterator[tuple[str, bool]]:
     if isinstance(pattern.pattern, RoutePattern):
         for name, converter in pattern.pattern.converters.items():
-            yield name, isinstance(converter, IntConverter)
+            yield name, isinstance(converter, (IntConverter, IdConverter))
     elif isinstance(pattern.pattern, RegexPattern):
         for name in pattern.pattern.regex.groupindex:
             yield name, False
@@ -418,3 +431,460 @@ def test_a_status_version_beyond_any_integer_column_is_refused(seed, advisor):
     assert response.status_code == 302
     seed.job.refresh_from_db()
     assert seed.job.status == "received"
+
+
+# --- Hostile dates, and line breaks that reach a file (issue 17) ---------------
+#
+# The walk above sends one hostile value into every field at once, so a form
+# never gets far enough to save a date: an event starting 0001-01-01 was
+# stored as 1 BC and broke the branch's event list. Here each form a page
+# shows is first filled as a person would (what the page holds, plus the
+# required fields), then one date field at a time gets an extreme date, and
+# after each write the screens and files that read the data must answer.
+
+EXTREME_DAYS = ["0001-01-01", "9999-12-31", "10000-01-01", "2026-13-45", "0000-00-00"]
+EXTREME_VALUES = {
+    "date": EXTREME_DAYS,
+    "datetime-local": [f"{day}T00:00" for day in EXTREME_DAYS],
+    "month": ["0001-01", "9999-12", "10000-01", "2026-13", "0000-00"],
+}
+DATE_SHAPED = re.compile(r"[0-9]{4}-[0-9]{2}(-[0-9]{2})?")
+# What a text field gets on its way to a file: line breaks of every kind and two control characters.
+LINE_BREAKS = "一行目\r\nX-INJECTED:1\r三行目\nX-INJECTED:2\x0b\x1b"
+TEXT_TYPES = {"text", "textarea"}
+
+
+def portal_form_classes() -> list[type[forms.BaseForm]]:
+    """Every form class of the portal's apps (their forms modules), found by subclass."""
+    for label in PORTAL_APPS:
+        package = apps.get_app_config(label).module
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.name == "forms" or module.name.endswith("_forms"):
+                importlib.import_module(f"{package.__name__}.{module.name}")
+    found, pending = [], [forms.BaseForm]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            pending.append(subclass)
+            if subclass.__module__.split(".")[0] in PORTAL_APPS and subclass.__module__.endswith("forms"):
+                found.append(subclass)
+    return found
+
+
+def date_form_fields() -> list[tuple[str, forms.Field]]:
+    return [
+        (f"{form.__module__}.{form.__name__}.{name}", field)
+        for form in portal_form_classes()
+        for name, field in form.base_fields.items()
+        if isinstance(field, forms.DateField | forms.DateTimeField)
+    ]
+
+
+def test_every_date_field_of_every_form_refuses_extreme_dates():
+    fields = date_form_fields()
+    assert len(fields) >= 10, "the form walk found too few date fields"
+    accepted = []
+    for where, date_field in fields:
+        kind = "date" if isinstance(date_field, forms.DateField) else "datetime-local"
+        for value in EXTREME_VALUES[kind]:
+            try:
+                date_field.clean(value)
+            except ValidationError:
+                continue
+            accepted.append(f"{where} accepted {value}")
+        normal = "2026-06-15" if kind == "date" else "2026-06-15T10:00"
+        assert date_field.clean(normal) is not None, where
+    assert not accepted, "\n".join(accepted)
+
+
+@dataclass
+class PageForm:
+    """A form as a page shows it: where it posts, what a browser would send, its inputs' types."""
+
+    action: str
+    method: str
+    data: dict[str, list[str]] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    required: set[str] = field(default_factory=set)
+    options: dict[str, list[str]] = field(default_factory=dict)
+
+
+class FormParser(HTMLParser):
+    """The forms of a page, each with what a browser submits unchanged."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page = page
+        self.forms: list[PageForm] = []
+        self.form: PageForm | None = None
+        self.select: tuple[str, bool] | None = None  # (name, multiple)
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {key: value or "" for key, value in attrs}
+        if tag == "form":
+            action = urljoin(self.page, attr.get("action") or self.page)
+            self.form = PageForm(action=action, method=attr.get("method", "get").lower())
+            self.forms.append(self.form)
+            return
+        form, name = self.form, attr.get("name", "")
+        if form is None or (not name and tag != "option"):
+            return
+        if tag == "input":
+            kind = attr.get("type", "text").lower()
+            if kind in {"submit", "button", "image", "reset", "file"}:
+                return
+            form.types.setdefault(name, kind)
+            if "required" in attr:
+                form.required.add(name)
+            if kind in {"checkbox", "radio"}:
+                form.options.setdefault(name, []).append(attr.get("value", "on"))
+                if "checked" in attr:
+                    form.data.setdefault(name, []).append(attr.get("value", "on"))
+            else:
+                form.data[name] = [attr.get("value", "")]
+        elif tag == "select":
+            self.select = (name, "multiple" in attr)
+            form.types[name] = "select"
+            form.options[name] = []
+            if "required" in attr:
+                form.required.add(name)
+        elif tag == "option" and self.select is not None:
+            select, multiple = self.select
+            form.options[select].append(attr.get("value", ""))
+            if "selected" in attr:
+                chosen = form.data.setdefault(select, [])
+                chosen.append(attr.get("value", ""))
+                if not multiple:
+                    form.data[select] = chosen[-1:]
+        elif tag == "textarea":
+            self.textarea = name
+            form.types[name] = "textarea"
+            form.data[name] = [""]
+            if "required" in attr:
+                form.required.add(name)
+
+    def handle_data(self, data: str) -> None:
+        if self.form is not None and self.textarea is not None:
+            self.form.data[self.textarea][0] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.form = None
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+
+def page_forms(url: str, html: str) -> list[PageForm]:
+    parser = FormParser(url)
+    parser.feed(html)
+    return parser.forms
+
+
+def filled(form: PageForm) -> dict[str, list[str]]:
+    """What a person sends: the page's values, what the browser picks, and the required fields typed."""
+    data = {name: list(values) for name, values in form.data.items()}
+    start = timezone.localtime() + timedelta(days=1)
+    for offset, (name, kind) in enumerate(form.types.items()):
+        if data.get(name, [""]) not in ([], [""]):
+            continue
+        options = form.options.get(name, [])
+        if kind == "select":
+            # A browser sends a single select's first option; a person picks a real one where required.
+            data[name] = [value for value in options if value][:1] if name in form.required else options[:1]
+        elif kind == "radio":
+            data[name] = options[:1]  # a person answers the question
+        elif name not in form.required:
+            continue
+        elif kind == "datetime-local":
+            data[name] = [(start + timedelta(hours=offset)).strftime("%Y-%m-%dT%H:%M")]
+        elif kind == "date":
+            data[name] = [start.date().isoformat()]
+        elif kind == "month":
+            data[name] = [start.strftime("%Y-%m")]
+        elif kind == "number":
+            data[name] = ["1"]
+        elif kind == "email":
+            data[name] = ["fuzz@example.com"]
+        else:
+            data[name] = ["fuzz"]
+    return data
+
+
+def date_inputs(form: PageForm) -> list[tuple[str, str]]:
+    return [(name, kind) for name, kind in form.types.items() if kind in EXTREME_VALUES]
+
+
+def text_inputs(form: PageForm) -> list[str]:
+    return [name for name, kind in form.types.items() if kind in TEXT_TYPES]
+
+
+def page_links(url: str, html: str) -> list[str]:
+    return [urljoin(url, unescape(href)) for href in re.findall(r'href="([^"#]+)"', html)]
+
+
+@dataclass
+class Portal:
+    """The signed-in clients of every persona, the pages to search for forms, and the screens that read."""
+
+    clients: dict[str, Client]
+    users: dict[str, object]
+    pages: dict[str, list[str]]
+    screens: list[str]
+
+    def files(self) -> list[tuple[str, str]]:
+        """(persona, URL) of every file the portal writes from stored text: each event's .ics, each
+        person's calendar feed, the survey answers and the KPI figures as CSV."""
+        from goals.services import calendar_feed_for
+        from goals.views import feed_token
+
+        urls = [("manager", reverse("goals:kpi_export")), ("manager", reverse("feedback:results_csv"))]
+        for pk in TeamEvent.objects.values_list("pk", flat=True):
+            urls.append(("manager", reverse("goals:event_ics", args=[pk])))
+        for persona, user in self.users.items():
+            feed = calendar_feed_for(user)
+            urls.append((persona, reverse("goals:calendar_feed", args=[user.pk, feed_token(feed)])))
+        return urls
+
+
+@pytest.fixture
+def portal(request, seed, branch, manager, sales_rep, advisor, technician) -> Portal:
+    """Rows behind every form that takes a date: an event with an action item, a goal, a voice item,
+    a car with its 車検 expiry and a survey invitation; and every persona signed in."""
+    from feedback import services as feedback_services
+    from feedback.models import VoiceCategory, VoiceSource
+    from goals import kpi_services
+    from goals import services as goal_services
+    from tests.goals.conftest import tomorrow_at
+
+    event = goal_services.plan_event(
+        by=manager,
+        branch=branch,
+        kind="study",
+        title="勉強会",
+        starts_at=tomorrow_at(18),
+        ends_at=tomorrow_at(19),
+        invited_departments=["sales", "service", "management"],
+    )
+    goal_services.add_action_item(event, by=manager, text="見積の見直し", assignee=sales_rep)
+    goal = kpi_services.create_goal(
+        by=manager,
+        metric="new_car_deliveries",
+        target=5,
+        period="month",
+        start_date=timezone.localdate(),
+        branch=branch,
+        departments=["sales", "service"],
+    )
+    customer = seed.job.customer
+    voice = feedback_services.record_voice(
+        by=sales_rep,
+        customer=customer,
+        source=VoiceSource.PHONE,
+        category=VoiceCategory.REQUEST,
+        title="代車の相談",
+        assignee=sales_rep,
+    )
+    seed.job.status, seed.job.delivered_at = "delivered", timezone.now() - timedelta(hours=30)
+    seed.job.save(update_fields=["status", "delivered_at"])
+    invitation, _created = feedback_services.create_invitation(seed.job, deliver=False)
+    feedback_services.record_survey_sent(invitation)
+    users = {persona: request.getfixturevalue(persona) for persona in PERSONAS}
+    clients = {}
+    for persona, user in users.items():
+        clients[persona] = Client(raise_request_exception=False)
+        clients[persona].force_login(user)
+    clients["anonymous"] = Client(raise_request_exception=False)
+    own_pages = [
+        reverse("goals:event_detail", args=[event.pk]),
+        reverse("goals:goal_edit", args=[goal.pk]),
+        reverse("feedback:voice_detail", args=[voice.pk]),
+        f"{reverse('feedback:voice_create')}?customer={customer.pk}",
+        reverse("feedback:customer_detail", args=[customer.pk]),
+    ]
+    routes = portal_routes()
+    pages = {
+        persona: [url for index, route in enumerate(routes) if (url := path_variants(route, seed, persona, index)[0])]
+        + own_pages
+        for persona in PERSONAS
+    }
+    pages["anonymous"] = [feedback_services.survey_path(invitation)]
+    screens = [
+        reverse("home"),
+        reverse("goals:event_list"),
+        reverse("goals:event_list") + "?when=past",
+        reverse("goals:event_month"),
+        reverse("goals:event_detail", args=[event.pk]),
+        reverse("goals:kpi_dashboard"),
+        reverse("feedback:voice_list"),
+        reverse("feedback:customer_detail", args=[customer.pk]),
+        reverse("feedback:results"),
+        reverse("repairs:job_detail", args=[seed.job.pk]),
+    ]
+    return Portal(clients=clients, users=users, pages=pages, screens=screens)
+
+
+def discovered_forms(portal: Portal, identity: str) -> list[PageForm]:
+    """The forms of every page the persona reaches, each (action, fields) once."""
+    found: dict[tuple[str, str, tuple[str, ...]], PageForm] = {}
+    client = portal.clients[identity]
+    for url in portal.pages[identity]:
+        response = client.get(url)
+        for form in page_forms(url, page_html(response)):
+            found.setdefault((form.method, form.action, tuple(sorted(form.types))), form)
+    return list(found.values())
+
+
+def read_everything(portal: Portal, expected: dict[tuple[str, str], int]) -> list[str]:
+    """Every persona's screens and files, each compared with what it answered before the write."""
+    failures = []
+    for (persona, url), status in expected.items():
+        response = portal.clients[persona].get(url)
+        if response.status_code != status:
+            error = response.exc_info[1] if getattr(response, "exc_info", None) else ""
+            failures.append(f"{persona} GET {url}: {response.status_code}, was {status} {error!r}")
+    for persona, url in portal.files():
+        response = portal.clients[persona].get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        if response.status_code >= 500:
+            failures.append(f"{persona} GET {url}: {response.status_code} {response.exc_info[1]!r}")
+        elif response.status_code == 200 and injected(url, body):
+            failures.append(f"{persona} GET {url}: a line break of the input started a line of the file")
+    return failures
+
+
+def injected(url: str, body: bytes) -> bool:
+    """Whether text of LINE_BREAKS began a line (an iCalendar property, a CSV record) of the file."""
+    text = body.decode("utf-8")
+    if url.endswith(".csv"):
+        # Inside a quoted cell a line break is CSV's own escaping: only a new record counts.
+        return any(row and row[0].startswith("X-INJECTED") for row in csv.reader(io.StringIO(text)))
+    calendar = icalendar.Calendar.from_ical(body)  # raises if the file is no longer iCalendar
+    return calendar is None or any(line.startswith("X-INJECTED") for line in re.split(r"\r\n|\r|\n", text))
+
+
+def screen_statuses(portal: Portal, identity: str) -> dict[tuple[str, str], int]:
+    """What the screens answer before any hostile write: every persona's home page, and every
+    screen of the one who writes (of a manager for the anonymous survey, whose answers managers read)."""
+    reader = identity if identity in PERSONAS else "manager"
+    pairs = [(persona, reverse("home")) for persona in PERSONAS] + [
+        (reader, url) for url in portal.screens if url != reverse("home")
+    ]
+    statuses = {(persona, url): portal.clients[persona].get(url).status_code for persona, url in pairs}
+    assert all(statuses[(persona, reverse("home"))] == 200 for persona in PERSONAS)
+    assert statuses[(reader, reverse("goals:event_list"))] == 200
+    return statuses
+
+
+def post_and_read(portal: Portal, identity: str, url: str, data: dict, expected: dict, label: str) -> list[str]:
+    """POST in a savepoint; after a write (the portal answers each with a redirect) read everything; roll back.
+
+    A refused form is shown again (200 or 400) and wrote nothing: the walk
+    above checks that refusals leave the tables as they were.
+    """
+    with transaction.atomic():
+        response = portal.clients[identity].post(url, data)
+        if response.status_code >= 500:
+            failures = [f"{response.status_code} POST {url} {label}: {response.exc_info[1]!r}"]
+        elif response.status_code in {301, 302, 303}:
+            failures = [f"after POST {url} {label}: {failure}" for failure in read_everything(portal, expected)]
+        else:
+            failures = []
+        transaction.set_rollback(True)
+    return failures
+
+
+@pytest.mark.parametrize("identity", PERSONAS)
+def test_extreme_dates_in_every_date_field_break_no_screen_that_reads_them(identity, portal):
+    expected = screen_statuses(portal, identity)
+    forms_with_dates = [form for form in discovered_forms(portal, identity) if date_inputs(form)]
+    posted = [form for form in forms_with_dates if form.method == "post"]
+    if identity == "manager":
+        assert len(posted) >= 5, "the walk found too few forms with dates for the manager"
+    failures, sent = [], 0
+    for form in posted:
+        for name, kind in date_inputs(form):
+            for value in EXTREME_VALUES[kind]:
+                data = filled(form) | {name: [value]}
+                failures += post_and_read(portal, identity, form.action, data, expected, f"({name}={value})")
+                sent += 1
+    assert not posted or sent >= len(posted) * len(EXTREME_DAYS)
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])
+
+
+@pytest.mark.parametrize("identity", PERSONAS)
+def test_extreme_dates_in_every_date_query_parameter_are_refused_not_a_500(identity, portal):
+    client = portal.clients[identity]
+    targets: dict[str, tuple[dict, dict[str, str]]] = {}  # path → (other values, date parameters → input kind)
+    downloads: dict[str, list[str]] = {}  # path → the CSV links of the page
+    routes_seen: dict[str, str] = {}
+    for url in portal.pages[identity]:
+        html = page_html(client.get(url))
+        page = url.split("?")[0]
+        for form in page_forms(url, html):
+            if form.method == "get" and date_inputs(form):
+                others, params = targets.setdefault(form.action.split("?")[0], ({}, {}))
+                params.update(date_inputs(form))
+                others.update({name: values for name, values in filled(form).items() if name not in params})
+        for link in page_links(url, html):
+            path, _sep, query = link.partition("?")
+            if path.endswith(".csv"):
+                downloads.setdefault(page, []).append(path)
+            values = parse_qs(query)
+            dated = {
+                name: "month" if len(value[0]) == 7 else "date"
+                for name, value in values.items()
+                if DATE_SHAPED.fullmatch(value[0])
+            }
+            # One URL per route: the fifteen KPI drill-downs read their dates alike.
+            if dated and routes_seen.setdefault(resolve(path).route, path) == path:
+                others, params = targets.setdefault(path, ({}, {}))
+                params.update(dated)
+                others.update({name: value for name, value in values.items() if name not in dated})
+    # A download takes its page's query: the page's date parameters go to its CSV links too.
+    for page, paths in downloads.items():
+        for path in paths:
+            if page in targets:
+                targets.setdefault(path, ({}, {}))[1].update(targets[page][1])
+    if identity == "manager":
+        assert {"start", "end", "month"} <= {name for _others, params in targets.values() for name in params}
+    failures = []
+    for path, (others, params) in targets.items():
+        days = [name for name, kind in params.items() if kind == "date"]
+        for index in range(len(EXTREME_DAYS)):
+            # Each parameter alone, and every day of the period at once (start = end = 9999-12-31).
+            variants = [{name: [EXTREME_VALUES[kind][index]]} for name, kind in params.items()]
+            variants += [{name: [EXTREME_DAYS[index]] for name in days}] if len(days) > 1 else []
+            for variant in variants:
+                # Dates of a preset period are ignored (or switch it to "from – to"): try both.
+                for period in [others.get("period"), ["custom"]] if "period" in others else [None]:
+                    query = {**others, **variant} | ({"period": period} if period else {})
+                    response = client.get(path, query)
+                    if response.status_code != 200:
+                        failures.append(f"{response.status_code} GET {path} {variant} {period}")
+    assert not failures, "\n".join(failures[:30])
+
+
+@pytest.mark.parametrize("identity", ["anonymous", *PERSONAS])
+def test_line_breaks_in_every_text_field_stay_inside_the_files_that_show_them(identity, portal):
+    expected = screen_statuses(portal, identity)
+    forms_with_text = [
+        form for form in discovered_forms(portal, identity) if form.method == "post" and text_inputs(form)
+    ]
+    assert forms_with_text, "the walk found no form with text"
+    failures = []
+    for form in forms_with_text:
+        data = filled(form) | {name: [LINE_BREAKS] for name in text_inputs(form)}
+        failures += post_and_read(portal, identity, form.action, data, expected, "(line breaks)")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])
+
+
+def test_a_kpi_import_with_cells_beyond_the_csv_field_limit_is_refused_not_a_500(portal):
+    client = portal.clients["manager"]
+    for cell in ("9" * 131_073, '"' + "x" * 200_000, "a,b\r\n" * 40_000):
+        text = f"date,branch,metric,value\n2026-01-01,tokyo-east,walk_ins,{cell}\n"
+        upload = SimpleUploadedFile("figures.csv", text.encode(), content_type="text/csv")
+        response = client.post(reverse("goals:kpi_manual_import"), {"file": upload})
+        assert response.status_code == 400, cell[:10]
+        assert response.context["import_result"].errors or response.context["import_form"].errors
