@@ -2,7 +2,6 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -42,11 +41,12 @@ class UserAdmin(BaseUserAdmin):
     ]
 
     def save_model(self, request, obj: User, form: forms.ModelForm, change: bool) -> None:
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            if change and "email" in form.changed_data:
-                # allauth's address rows follow the user row, as on the Team page.
-                services.set_login_email(user=obj, email=obj.email)
+        services.save_staff_in_admin(member=obj, changed=form.changed_data, adding=not change)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Accounts are deactivated, never deleted: their jobs, messages and
+        # timelines keep naming them (accounts.services.set_staff_active).
+        return False
 
 
 @admin.register(Invitation)

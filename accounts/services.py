@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dealership import versions
 from dealership.emails import send_templated_email
 from dealership.models import Language
 
@@ -216,10 +217,30 @@ def change_staff(
                 all_branches,
             )
             member.save(update_fields=changed)
+            # A role shows beside their messages; a branch move takes them off
+            # the old branch's jobs (repairs.signals) and out of its screens.
+            versions.people_changed(changed)
         if email is not None:
             set_login_email(user=member, email=email)
             changed.append("email")
     return changed
+
+
+def save_staff_in_admin(*, member: User, changed: list[str], adding: bool) -> None:
+    """The Django admin's save of a staff member (superusers only), as the Team page's.
+
+    The admin is where a display name is corrected: every polled screen that
+    shows the person (cards, rows, timelines, threads) hears of it through
+    `people_changed`. A new account shows nowhere yet.
+    """
+    with transaction.atomic():
+        member.save()
+        if adding:
+            return
+        if "email" in changed:
+            # allauth's address rows follow the user row, as on the Team page.
+            set_login_email(user=member, email=member.email)
+        versions.people_changed(changed)
 
 
 def set_staff_active(*, member: User, by: User, active: bool) -> None:

@@ -1,6 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 
+from . import versions
 from .models import Branch, Customer, Notification, Vehicle
 
 # The admin's own login form would skip allauth's sign-in limit and second
@@ -13,6 +14,13 @@ admin.site.login = secure_admin_login(admin.site.login)
 class BranchAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "phone"]
     search_fields = ["code", "name"]
+
+    # The edits below change what the polled screens show: each tells them
+    # (dealership.versions), as the portal's own services do.
+    def save_model(self, request, obj: Branch, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            versions.branch_changed(obj.pk)  # its name and phone are on the customers' status pages
 
 
 class VehicleInline(admin.TabularInline):
@@ -29,6 +37,17 @@ class CustomerAdmin(admin.ModelAdmin):
     autocomplete_fields = ["sales_owner"]
     inlines = [VehicleInline]
 
+    def save_model(self, request, obj: Customer, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            versions.customer_changed(obj, form.changed_data, previous_branch_id=form.initial.get("branch"))
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        # New vehicles show nowhere yet, and one with jobs cannot be deleted.
+        for vehicle, fields in formset.changed_objects:
+            versions.vehicle_changed(vehicle, fields)
+
 
 @admin.register(Vehicle)
 class VehicleAdmin(admin.ModelAdmin):
@@ -37,6 +56,16 @@ class VehicleAdmin(admin.ModelAdmin):
     search_fields = ["plate_number", "vin", "make", "model", "customer__name", "customer__name_kana"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
+
+    def save_model(self, request, obj: Vehicle, form, change: bool) -> None:
+        moved_from = None
+        if change and "customer" in form.changed_data:
+            moved_from = (
+                Customer.objects.filter(pk=form.initial["customer"]).values_list("branch_id", flat=True).first()
+            )
+        super().save_model(request, obj, form, change)
+        if change:
+            versions.vehicle_changed(obj, form.changed_data, previous_branch_id=moved_from)
 
 
 @admin.register(Notification)
@@ -47,3 +76,13 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ["recipient"]
     readonly_fields = ["email_error", "email_attempts", "email_sent_at", "claimed_at", "created_at"]
     raw_id_fields = ["recipient", "actor"]
+
+    # Written by notify() and read through mark_read(), which keep the bell's count right.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from .versions import make_etag, remember_viewer, still_current
 
 
 def safe_next_url(request: HttpRequest, default: str) -> str:
@@ -18,24 +21,6 @@ def safe_next_url(request: HttpRequest, default: str) -> str:
     return resolve_url(default)
 
 
-def etag_matches(request: HttpRequest, etag: str) -> bool:
-    """True when the client (htmx polling) already holds this version."""
-    sent = request.headers.get("If-None-Match", "")
-    return bool(sent) and etag.strip('"') in {tag.strip().removeprefix("W/").strip('"') for tag in sent.split(",")}
-
-
-def conditional_response(request: HttpRequest, etag: str, render: Callable[[], HttpResponse]) -> HttpResponse:
-    """The polled screens' one mechanism: 304 when the client holds `etag`, else `render()`.
-
-    `no-store` keeps the browser from answering from its cache, so htmx sees
-    the 304 itself (and, configured in base.html, leaves the fragment alone).
-    """
-    response = HttpResponseNotModified() if etag_matches(request, etag) else render()
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 # --- polled screens ---------------------------------------------------------------
 #
 # A polled screen names what it shows as version keys (dealership.versions)
@@ -47,9 +32,12 @@ def conditional_response(request: HttpRequest, etag: str, render: Callable[[], H
 #
 # PolledScreenMiddleware answers an unchanged htmx refresh with 304 from the
 # session and the cache alone; anything else reaches the view, which renders
-# through `render_polled`.
+# through `render_polled` (signed-in screens) or `polled_response` (the
+# customer's status page, whose "viewer" is the link). One way to read
+# If-None-Match (versions.sent_etags), one way to answer 304 (`not_modified`).
 
 ScreenKeys = Callable[..., tuple[list[str], list[str]]]
+Render = Callable[[Callable[[int], str]], HttpResponse]
 
 
 def polled_screen(keys_for: ScreenKeys) -> Callable:
@@ -63,28 +51,26 @@ def polled_screen(keys_for: ScreenKeys) -> Callable:
 
 
 def not_modified(etag: str) -> HttpResponse:
+    """The answer to a client that already holds `etag`.
+
+    `no-store` keeps the browser from answering from its cache, so htmx sees
+    the 304 itself (and, configured in base.html, leaves the fragment alone).
+    """
     response = HttpResponseNotModified()
     response["ETag"] = etag
     response["Cache-Control"] = "no-store"
     return response
 
 
-def render_polled(
-    request: HttpRequest,
-    keys_for: ScreenKeys,
-    render: Callable[[str, Callable[[int], str]], HttpResponse],
-    **url_kwargs,
+def polled_response(
+    request: HttpRequest, *, viewer: dict[str, Any], keys: list[str], parts: list[str], render: Render
 ) -> HttpResponse:
-    """The view side of a polled screen: 304 when the client is current, else `render`.
+    """304 when the client's ETag still names these keys' tokens, else `render(etag_for)`.
 
-    `render(etag_for)` builds the context, works out the screen's deadline
-    (when the next shown job crosses its promised time) and calls
+    `render` builds the context, works out the screen's deadline (when the
+    next shown job crosses its promised time, 0 if never) and calls
     `etag_for(deadline)` for the ETag that goes into the page and the header.
     """
-    from .versions import make_etag, remember_viewer, still_current
-
-    viewer = remember_viewer(request.user)
-    keys, parts = keys_for(viewer, request, **url_kwargs)
     current = still_current(request, viewer, keys, parts)
     if current is not None:
         return not_modified(current)
@@ -99,3 +85,10 @@ def render_polled(
         response["ETag"] = issued[-1]
     response["Cache-Control"] = "no-store"
     return response
+
+
+def render_polled(request: HttpRequest, keys_for: ScreenKeys, render: Render, **url_kwargs) -> HttpResponse:
+    """The view side of a signed-in polled screen: its keys for this viewer, then `polled_response`."""
+    viewer = remember_viewer(request.user)
+    keys, parts = keys_for(viewer, request, **url_kwargs)
+    return polled_response(request, viewer=viewer, keys=keys, parts=parts, render=render)

@@ -37,17 +37,6 @@ class Branch(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @staticmethod
-    def touch(branch_id: int | None) -> None:
-        """Something every screen of the branch shows changed (a customer, a plate).
-
-        Bumps the branch-wide version key of the polled screens
-        (dealership.versions); the usual job writes bump narrower keys.
-        """
-        from .versions import bump
-
-        bump(f"branch:{branch_id}", "branch:all")
-
 
 class Customer(models.Model):
     """A customer of one branch; the sales owner (担当営業) owns the relationship."""
@@ -77,12 +66,6 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
-        # Contact details show on the branch's polled screens: an edit must
-        # reach them on their next poll.
-        super().save(*args, **kwargs)
-        Branch.touch(self.branch_id)
-
 
 class Vehicle(models.Model):
     customer = models.ForeignKey(
@@ -104,10 +87,6 @@ class Vehicle(models.Model):
     def __str__(self) -> str:
         plate = f" ({self.plate_number})" if self.plate_number else ""
         return f"{self.make} {self.model}{plate}"
-
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)  # see Customer.save
-        Branch.touch(Customer.objects.filter(pk=self.customer_id).values_list("branch_id", flat=True).first())
 
 
 class Notification(models.Model):

@@ -18,6 +18,7 @@ when shown, and an e-mail in the recipient's language when sent.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,11 +35,20 @@ logger = logging.getLogger(__name__)
 
 # model class → check(user, obj) -> bool, registered by each app in ready().
 _VISIBILITY: dict[type[models.Model], Callable[[Any, Any], bool]] = {}
+# model class → the relations its check reads (a message's job), loaded with the targets.
+_RELATED: dict[type[models.Model], tuple[str, ...]] = {}
 
 
-def register_visibility(model: type[models.Model], check: Callable[[Any, Any], bool]) -> None:
-    """Declare who may hear about objects of `model`: the check of the object's own view."""
+def register_visibility(
+    model: type[models.Model], check: Callable[[Any, Any], bool], *, related: tuple[str, ...] = ()
+) -> None:
+    """Declare who may hear about objects of `model`: the check of the object's own view.
+
+    `related` names the foreign keys the check follows, so the notification
+    centre loads a page's targets and what they check in one query per kind.
+    """
     _VISIBILITY[model] = check
+    _RELATED[model] = related
 
 
 def may_hear_about(user: Any, target: models.Model | None) -> bool:
@@ -51,6 +61,34 @@ def may_hear_about(user: Any, target: models.Model | None) -> bool:
             f"No visibility rule for {type(target).__name__}: call register_visibility() in its app's ready()."
         )
     return check(user, target)
+
+
+def still_visible(user: Any, rows: Iterable[Notification]) -> set[int]:
+    """The ids of `rows` whose target `user` may still see, by the rule that let them hear of it.
+
+    Someone who moved branch keeps their notifications, but the ones about the
+    old branch's jobs and events must stop telling their titles and places
+    (nobody is told about what they cannot see); a deleted target is not
+    visible either. One query per kind of target on the page.
+    """
+    rows = list(rows)
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for row in rows:
+        if row.target_type_id is not None:
+            wanted[row.target_type_id].add(row.target_id)
+    targets: dict[tuple[int, int], models.Model] = {}
+    for type_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        if model is None:
+            continue
+        for target in model._default_manager.select_related(*_RELATED.get(model, ())).filter(pk__in=ids):
+            targets[type_id, target.pk] = target
+    visible = set()
+    for row in rows:
+        target = targets.get((row.target_type_id, row.target_id))
+        if row.target_type_id is None or (target is not None and may_hear_about(user, target)):
+            visible.add(row.pk)
+    return visible
 
 
 def portable(value: Any) -> Any:

@@ -9,6 +9,14 @@ change re-renders the screens that show that job, not every screen of the
 branch); a missing token (evicted, Redis restarted) is simply created anew,
 which costs one re-render and can never serve stale content.
 
+Who bumps: the service that makes the write, inside its transaction — never
+a model's save(), which would make a script, a migration or a test fixture
+re-render every screen and hide which write a screen depends on. The keys of
+the core rows live here (the core imports no app): `branch:<id>` for the
+customers and vehicles of a branch (`customer_changed`, `vehicle_changed`),
+`people` for staff names and roles (`people_changed`). The job keys live with
+the job screens (repairs.selectors, repairs.services.screens_changed).
+
 Tokens live in the default cache: Redis in production, shared by every web
 process. Without REDIS_URL the cache is per process, which is right for the
 single-process `make run` and wrong for several gunicorn workers (the README
@@ -144,15 +152,24 @@ def make_etag(viewer: dict[str, Any], keys: Iterable[str], parts: Iterable[str],
     return f'"{screen_hash(viewer, tokens(keys), parts, deadline)}.{deadline}"'
 
 
+def sent_etags(request: Any) -> list[str]:
+    """The ETags the client says it holds (`If-None-Match`), without quotes or `W/`.
+
+    The one parser of the header: the middleware's fast path and the views
+    both read it here.
+    """
+    sent = request.headers.get("If-None-Match", "")
+    return [tag.strip().removeprefix("W/").strip('"') for tag in sent.split(",") if tag.strip()]
+
+
 def still_current(request: Any, viewer: dict[str, Any], keys: list[str], parts: list[str]) -> str | None:
     """The client's ETag when it still names what the screen would show now, else None."""
-    sent = request.headers.get("If-None-Match", "")
+    sent = sent_etags(request)
     if not sent:
         return None
     now = timezone.now().timestamp()
     key_tokens = tokens(keys)
-    for tag in sent.split(","):
-        tag = tag.strip().removeprefix("W/").strip('"')
+    for tag in sent:
         digest, _, deadline = tag.partition(".")
         if not deadline.isdigit():
             continue
@@ -161,3 +178,53 @@ def still_current(request: Any, viewer: dict[str, Any], keys: list[str], parts: 
         if digest == screen_hash(viewer, key_tokens, parts, int(deadline)):
             return f'"{tag}"'
     return None
+
+
+# --- the core rows: customers, vehicles, branches, people --------------------------
+#
+# The job screens show the customer's name and contact, the vehicle and the
+# people on the job. The screens name these keys (repairs.selectors); the
+# writes below bump them, each only when a field the screens show changed.
+
+PEOPLE = "people"
+
+# What the polled screens show of a customer and of a vehicle (the lists, the
+# board, the queue, the job page, the approvals, the customer's status page).
+CUSTOMER_SHOWN = frozenset({"name", "name_kana", "phone", "email", "language", "branch"})
+VEHICLE_SHOWN = frozenset({"make", "model", "year", "plate_number", "mileage", "customer"})
+# What they show of a person: names on cards, rows, timelines and threads,
+# the role beside a message; a branch move takes them off the old branch's jobs.
+PEOPLE_SHOWN = frozenset({"display_name", "role", "branch"})
+
+
+def branch_keys_of(viewer: dict[str, Any]) -> list[str]:
+    """The branch-wide key a viewer's screens show: their branch, or every branch."""
+    return ["branch:all"] if viewer["all"] else [f"branch:{viewer['branch']}"]
+
+
+def branch_changed(*branch_ids: int | None) -> None:
+    """A customer, a vehicle or the branch itself changed: every screen of those branches."""
+    bump(*(f"branch:{pk}" for pk in branch_ids if pk), "branch:all")
+
+
+def customer_changed(customer: Any, fields: Iterable[str], *, previous_branch_id: int | None = None) -> None:
+    """Call after saving `fields` of a customer (the admin, the customer's pages)."""
+    if CUSTOMER_SHOWN.intersection(fields):
+        branch_changed(customer.branch_id, previous_branch_id)
+
+
+def vehicle_changed(vehicle: Any, fields: Iterable[str], *, previous_branch_id: int | None = None) -> None:
+    """Call after saving `fields` of a vehicle; its jobs show it on the customer's branch."""
+    if VEHICLE_SHOWN.intersection(fields):
+        branch_changed(vehicle.customer.branch_id, previous_branch_id)
+
+
+def people_changed(fields: Iterable[str]) -> None:
+    """Call after saving `fields` of a staff member (the Team page, the admin).
+
+    One key for all staff: a name shows on any branch's screens the person
+    ever acted on (a group manager's message, a moved technician's timeline),
+    and names change a few times a year.
+    """
+    if PEOPLE_SHOWN.intersection(fields):
+        bump(PEOPLE)

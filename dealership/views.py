@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .context_processors import PORTAL_APPS, app_hook, bell_screen
 from .http import polled_screen, render_polled, safe_next_url
 from .models import Notification
-from .notifications import mark_read
+from .notifications import mark_read, still_visible
 
 NOTIFICATIONS_PAGE_SIZE = 30
 
@@ -45,6 +45,11 @@ def notifications(request: HttpRequest) -> HttpResponse:
     if show == "unread":
         rows = rows.filter(read_at__isnull=True)
     page = Paginator(rows, NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    # What the reader may no longer see (they moved branch) shows as a neutral line.
+    visible = still_visible(request.user, page.object_list)
+    for row in page.object_list:
+        row.hidden = row.pk not in visible
     return render(request, "dealership/notifications.html", {"page": page, "show": show})
 
 
@@ -54,6 +59,8 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
     if notification.read_at is None:
         mark_read(request.user, notification_ids=[pk])
+    if notification.pk not in still_visible(request.user, [notification]):
+        return redirect("notifications")
     return redirect(notification.url or "notifications")
 
 

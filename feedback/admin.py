@@ -7,14 +7,16 @@ portal's pages (history, timeline, notifications), via admin actions.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from repairs.admin import HistoryInline, ReadOnlyAdmin
 
 from . import services
-from .models import CustomerVoice, EmailStatus, SurveyInvitation, SurveyOptOut, SurveyResponse, VoiceEvent, VoiceStatus
+from .models import CustomerVoice, SurveyInvitation, SurveyOptOut, SurveyResponse, VoiceEvent, VoiceStatus
 
 
 @admin.register(SurveyInvitation)
@@ -29,6 +31,7 @@ class SurveyInvitationAdmin(ReadOnlyAdmin):
         "language",
         "created_at",
         "expires_at",
+        "survey_link",
         "email_status",
         "skip_reason",
         "attempts",
@@ -42,14 +45,17 @@ class SurveyInvitationAdmin(ReadOnlyAdmin):
     exclude = ["token"]
     actions = ["retry_email"]
 
+    # The token stays hidden; the link it makes is shown, for the customer who
+    # calls because the e-mail never came (and for trying the demo's surveys).
+    @admin.display(description=_("survey link"))
+    def survey_link(self, invitation: SurveyInvitation) -> str:
+        url = f"{settings.SITE_URL}{services.survey_path(invitation)}"
+        return format_html('<a href="{}">{}</a>', url, url)
+
     @admin.action(description=_("Send the e-mail again (failed ones only)"))
     def retry_email(self, request, queryset) -> None:
-        ids = list(queryset.filter(email_status=EmailStatus.FAILED).values_list("pk", flat=True))
-        SurveyInvitation.objects.filter(pk__in=ids).update(
-            email_status=EmailStatus.PENDING, attempts=0, next_attempt_at=None
-        )
-        services.enqueue_survey_email(ids)
-        self.message_user(request, _("%(count)d e-mail(s) queued again.") % {"count": len(ids)})
+        count = services.retry_failed_survey_emails(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("%(count)d e-mail(s) queued again.") % {"count": count})
 
 
 @admin.register(SurveyResponse)

@@ -26,6 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from dealership import dates, versions
 from dealership.emails import send_templated_email
 from dealership.models import Customer, Notification, Vehicle
 from repairs.models import JobEvent, RepairJob, Status
@@ -321,6 +322,26 @@ def sweep_pending_survey_emails(*, now: datetime | None = None) -> int:
         .values_list("pk", flat=True)[:1000]
     )
     enqueue_survey_email(ids)
+    return len(ids)
+
+
+def retry_failed_survey_emails(invitation_ids: list[int]) -> int:
+    """Send failed survey e-mails again (the admin's action): failed → pending, then enqueued.
+
+    Only the invitation's delivery state changes, which no polled screen
+    shows; the send itself puts "survey sent" on the job's timeline through
+    `record_survey_sent`, which tells the job's screens. Returns how many.
+    """
+    with transaction.atomic():
+        ids = list(
+            SurveyInvitation.objects.select_for_update()
+            .filter(pk__in=invitation_ids, email_status=EmailStatus.FAILED)
+            .values_list("pk", flat=True)
+        )
+        SurveyInvitation.objects.filter(pk__in=ids).update(
+            email_status=EmailStatus.PENDING, attempts=0, next_attempt_at=None
+        )
+        transaction.on_commit(lambda: enqueue_survey_email(ids))
     return len(ids)
 
 
@@ -761,12 +782,15 @@ def set_shaken_expiry(vehicle: Vehicle, *, shaken_expiry: date | None, by: User)
     """Record the vehicle's next statutory inspection date (車検満了日); sales plan calls around it."""
     if not permissions.can_edit_shaken_expiry(by, vehicle):
         raise PermissionDenied
-    if shaken_expiry is not None and not (date(2000, 1, 1) <= shaken_expiry <= date(2100, 12, 31)):
-        raise VoiceError(_("Enter a real date."))
+    if shaken_expiry is not None and not dates.is_in_range(shaken_expiry):
+        raise VoiceError(dates.OUT_OF_RANGE % dates.RANGE)
     if vehicle.shaken_expiry == shaken_expiry:
         return vehicle
     vehicle.shaken_expiry = shaken_expiry
     vehicle.save(update_fields=["shaken_expiry"])
+    # The date shows on the customer page only (not polled): this bumps nothing
+    # until a polled screen shows it (dealership.versions.VEHICLE_SHOWN).
+    versions.vehicle_changed(vehicle, ["shaken_expiry"])
     return vehicle
 
 

@@ -25,10 +25,16 @@ class HistoryInline(admin.TabularInline):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never written here: rows that the portal's screens show change only
+    through their services, which tell those screens (dealership.versions)."""
+
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -174,7 +180,9 @@ class AttachmentInline(HistoryInline):
 
 
 @admin.register(JobMessage)
-class JobMessageAdmin(admin.ModelAdmin):
+class JobMessageAdmin(ReadOnlyAdmin):
+    """A message is the author's words, posted through `post_message` (thread, badges, alerts)."""
+
     list_display = ["job", "author", "kind", "body", "created_at"]
     list_filter = ["kind"]
     search_fields = ["body", "job__number", "author__display_name"]
@@ -184,7 +192,9 @@ class JobMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(JobReadMarker)
-class JobReadMarkerAdmin(admin.ModelAdmin):
+class JobReadMarkerAdmin(ReadOnlyAdmin):
+    """Written when someone reads a thread (`mark_thread_read`, which updates their badges)."""
+
     list_display = ["job", "user", "read_at"]
     list_select_related = ["job", "user"]
     raw_id_fields = ["job", "user"]

@@ -15,9 +15,11 @@ class RepairsConfig(AppConfig):
         # notify() tells only people who may open what it links to, by the
         # same rule as the page itself.
         register_visibility(RepairJob, permissions.can_see_job)
-        register_visibility(JobMessage, lambda user, message: permissions.can_see_job(user, message.job))
+        register_visibility(
+            JobMessage, lambda user, message: permissions.can_see_job(user, message.job), related=("job",)
+        )
         # The loops' targets: an approval by its job's rule, a lead by the Leads page's.
         from .models import ApprovalRequest, SalesLead
 
-        register_visibility(ApprovalRequest, permissions.can_see_approval)
+        register_visibility(ApprovalRequest, permissions.can_see_approval, related=("job",))
         register_visibility(SalesLead, permissions.can_see_lead)

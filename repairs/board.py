@@ -6,11 +6,14 @@ can be a `304`: each one re-renders up to 96 cards. The cards are the same
 for every viewer of the branch in the same language; only the unread badges
 differ. So the first poll after a change renders the cards and puts them in
 the shared cache, keyed by exactly what they show — the branch (or all
-branches), the language and the version tokens of the branch's jobs and
-customers (dealership.versions) — and every other viewer reads them back and
-adds their own unread counts from one query. A write bumps those tokens, so
-a stale copy is never read again; a copy also lapses when a shown job
-crosses its promised time (its overdue flag), as the screen's ETag does.
+branches), the language and the version tokens of the branch's jobs, its
+customers and vehicles, and the staff's names (selectors.board_card_keys) —
+and every other viewer reads them back and adds their own unread counts from
+one query. A write bumps those tokens, so a stale copy is never read again
+(a renamed technician is on the very next render, not after LAYOUT_SECONDS);
+a copy also lapses when a shown job crosses its promised time (its overdue
+flag), as the screen's ETag does. LAYOUT_SECONDS only frees the memory of
+copies nobody asks for any more.
 
 `SHARED_BOARD=0` renders every board from the database, as `make bench`
 does to measure the render itself.
@@ -88,7 +91,7 @@ def build_layout(user: User) -> Layout:
 
 def shared_layout(user: User) -> Layout:
     scope = {"all": user.sees_all_branches, "branch": user.branch_id}
-    keys = [selectors.branch_jobs_key(scope), *selectors.branch_keys(scope)]
+    keys = selectors.board_card_keys(scope)
     digest = hashlib.sha256("|".join([*keys, *versions.tokens(keys)]).encode()).hexdigest()[:24]
     key = f"board:{'all' if scope['all'] else scope['branch']}:{get_language()}:{digest}"
     layout = cache.get(key)

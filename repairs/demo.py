@@ -20,6 +20,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import Role, User
+from dealership import versions
 from dealership.models import Branch, Customer, Notification
 
 from .models import FINISHED_STATUSES, INTERNAL_KINDS, JobKind, JobMessage, Priority, RepairJob, Status
@@ -151,7 +152,7 @@ def _seed_branch(branch: Branch, rng: random.Random) -> int:
         Q(target_id__in=RepairJob.objects.filter(branch=branch, status__in=FINISHED_STATUSES).values("pk"))
         | Q(kind__in=[Notification.Kind.JOB_CREATED, Notification.Kind.JOB_ASSIGNED])
     ).update(read_at=now)
-    Branch.touch(branch.pk)
+    versions.branch_changed(branch.pk)
     return jobs
 
 
@@ -218,7 +219,6 @@ def seed_threads(data: dict, rng: random.Random) -> dict:
             message = post_message(job, by=author, body=body, kind=kind, mentions=mentions, photos=photos)
             at = min(started + timedelta(minutes=25 * (step + 1)), timezone.now())
             JobMessage.objects.filter(pk=message.pk).update(created_at=at)
-            RepairJob.objects.filter(pk=job.pk).update(last_message_at=at)
             posted += 1
     # The demo prints no e-mail for its own history: the notifications stay in
     # the portal (unread) but are not mailed.

@@ -9,10 +9,11 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from dealership import dates
 from dealership.models import Vehicle
 
 from . import selectors
-from .images import process_photo
+from .images import process_photos
 from .models import INTERNAL_KINDS, JobKind, JobMessage, Priority, Status
 
 # The largest primary key any supported database stores (a signed 64-bit
@@ -110,7 +111,7 @@ class JobCreateForm(forms.Form):
     customer_request = forms.CharField(
         label=_("Customer's request, in their words"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
-    promised_at = forms.DateTimeField(
+    promised_at = dates.DateTimeField(
         label=_("Promised time / due"),
         widget=DateTimeLocalInput(),
         required=False,
@@ -177,7 +178,7 @@ class AssignForm(forms.Form):
 
 
 class PromiseForm(forms.Form):
-    promised_at = forms.DateTimeField(label=_("New promised time"), widget=DateTimeLocalInput())
+    promised_at = dates.DateTimeField(label=_("New promised time"), widget=DateTimeLocalInput())
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
     def clean_promised_at(self):
@@ -192,9 +193,11 @@ class MultiplePhotoInput(forms.ClearableFileInput):
 
 
 class MultiplePhotoField(forms.FileField):
-    """Up to MAX_PHOTOS camera photos; each is checked by repairs.images."""
+    """Camera photos for one message, checked together by repairs.images.process_photos.
 
-    MAX_PHOTOS = 4
+    A refusal is a field error: the form comes back with everything else the
+    user typed.
+    """
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault(
@@ -204,19 +207,7 @@ class MultiplePhotoField(forms.FileField):
 
     def clean(self, data, initial=None):
         files = [item for item in (data if isinstance(data, list | tuple) else [data]) if item]
-        if len(files) > self.MAX_PHOTOS:
-            raise forms.ValidationError(
-                _("Attach at most %(count)d photos to one message.") % {"count": self.MAX_PHOTOS}
-            )
-        photos, errors = [], []
-        for upload in files:
-            try:
-                photos.append(process_photo(upload))
-            except forms.ValidationError as error:
-                errors.extend(error.messages)
-        if errors:
-            raise forms.ValidationError(errors)
-        return photos
+        return process_photos(files)
 
 
 class MessageForm(forms.Form):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from dealership.dates import EARLIEST_STORED, LATEST_STORED
 from dealership.models import Branch, Customer, Vehicle
 
 
@@ -241,10 +242,6 @@ class RepairJob(models.Model):
     # someone else's. Assignments and promises do not bump it, so a conflict
     # is always another status move, which the refusal can name.
     version = models.PositiveIntegerField(_("version"), default=1)
-    # The thread's last activity: polled thread fragments key on it. Kept
-    # apart from `version`, which guards status edits and must not move when
-    # someone merely posts a message.
-    last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
     # The promise each alert was sent for: one alert per promise, and a new
     # promise may alert again (repairs.tasks.alert_jobs_at_risk).
     at_risk_alerted_for = models.DateTimeField(null=True, blank=True, editable=False)
@@ -277,19 +274,20 @@ class RepairJob(models.Model):
             models.Index(fields=["branch", "ready_at"], name="job_ready_idx"),
             models.Index(fields=["branch", "promised_at"], name="job_promised_idx"),
         ]
+        # The services keep promised times in the portal's date range
+        # (dealership/dates.py); the database refuses the rest, whatever the
+        # write path: a time in year 1 is stored as 1 BC, which no list holding
+        # the job could read back, and one in 9999 overflows the local time.
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(promised_at__isnull=True)
+                | models.Q(promised_at__gte=EARLIEST_STORED, promised_at__lt=LATEST_STORED),
+                name="job_promised_at_in_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.number or '—'} {self.title}"
-
-    def save(self, *args, **kwargs) -> None:
-        # The services change jobs with UPDATEs and tell exactly the screens
-        # that show the job (repairs.services.screens_changed); a save() from
-        # anywhere else (a script, a data fix) tells every screen of the branch.
-        # A new row through the services is announced by its "opened" row.
-        adding = self._state.adding
-        super().save(*args, **kwargs)
-        if not adding:
-            Branch.touch(self.branch_id)
 
     def get_absolute_url(self) -> str:
         return reverse("repairs:job_detail", args=[self.pk])

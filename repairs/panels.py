@@ -51,7 +51,7 @@ def approval_panels(user: User) -> list[dict]:
     Its list polls the approvals screen (compact), so a new request appears
     without a reload. One query for the list; the ETag comes from the cache.
     """
-    from .selectors import approvals_page, board_etag
+    from .selectors import approvals_etag, approvals_page
 
     links = [{"url": reverse("repairs:leads"), "label": _("Leads"), "icon": "lightbulb"}]
     if permissions.asks_for_internal_work(user):
@@ -68,6 +68,6 @@ def approval_panels(user: User) -> list[dict]:
             "link": reverse("repairs:approvals"),
             "links": links,
             "approvals": approvals_page(user),
-            "etag": board_etag(user, "approvals", "compact").strip('"'),
+            "etag": approvals_etag(user, compact=True).strip('"'),
         }
     ]

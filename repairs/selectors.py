@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from accounts.models import Role, User
+from dealership import versions
 from dealership.models import Customer
-from dealership.versions import make_etag, remember_viewer
 
 from .models import (
     BOARD_STATUSES,
@@ -285,14 +285,19 @@ def unread_counts(user: User, job_ids: list[int]) -> dict[int, int]:
 
 # --- what each polled screen shows, as version keys (dealership.versions) ---------
 #
-# A write bumps the keys of what it changed (repairs.services.screens_changed);
-# a screen's ETag hashes the tokens of the keys it shows. Every key function
-# below works from the cached viewer and the URL alone: no database.
+# A write bumps the keys of what it changed, in its service: a job's own
+# writes through repairs.services.screens_changed, customers and vehicles
+# through versions.customer_changed / vehicle_changed (`branch:<id>`), staff
+# names and roles through versions.people_changed (`people`). A screen's ETag
+# hashes the tokens of the keys it shows. Every key function below works from
+# the cached viewer and the URL alone: no database.
+
+PEOPLE = versions.PEOPLE
 
 
 def branch_keys(viewer: dict) -> list[str]:
     """Branch-wide changes (a customer's phone, a plate) reach every screen of the branch."""
-    return ["branch:all"] if viewer["all"] else [f"branch:{viewer['branch']}"]
+    return versions.branch_keys_of(viewer)
 
 
 def branch_jobs_key(viewer: dict) -> str:
@@ -303,54 +308,89 @@ def pool_key(viewer: dict) -> str:
     return "pool:all" if viewer["all"] else f"pool:{viewer['branch']}"
 
 
+def approvals_key(viewer: dict) -> str:
+    """What only the approvals lists show of a request (the reminder's highlight)."""
+    return "approvals:all" if viewer["all"] else f"approvals:{viewer['branch']}"
+
+
 def list_screen(default_scope: str):
+    """Rows: job, customer name, vehicle, technician's name, the viewer's unread badges."""
+
     def keys_for(viewer: dict, request) -> tuple[list[str], list[str]]:
         filters = JobFilters.from_query(request.GET, default_scope=default_scope)
         shows = f"person:{viewer['id']}" if filters.scope == "mine" else branch_jobs_key(viewer)
         page = request.GET.get("page", "1")[:12]
-        return [shows, f"read:{viewer['id']}", *branch_keys(viewer)], ["list", urlencode(filters.as_query()), page]
+        keys = [shows, f"read:{viewer['id']}", *branch_keys(viewer), PEOPLE]
+        return keys, ["list", urlencode(filters.as_query()), page]
 
     return keys_for
 
 
+def board_card_keys(viewer: dict) -> list[str]:
+    """What the board's shared cards show: the branch's jobs, their vehicles, the technicians' names."""
+    return [branch_jobs_key(viewer), *branch_keys(viewer), PEOPLE]
+
+
 def board_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
-    return [branch_jobs_key(viewer), f"read:{viewer['id']}", *branch_keys(viewer)], ["board"]
+    return [*board_card_keys(viewer), f"read:{viewer['id']}"], ["board"]
 
 
 def queue_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
+    """The technician's jobs and the pool: vehicles, no one's name (the viewer's own queue)."""
     return [f"person:{viewer['id']}", pool_key(viewer), f"read:{viewer['id']}", *branch_keys(viewer)], ["queue"]
 
 
 def job_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
-    return [f"job:{pk}", *branch_keys(viewer)], ["job", str(pk)]
+    """Status, technician, timeline (who did what); the full page adds the customer and the people."""
+    return [f"job:{pk}", *branch_keys(viewer), PEOPLE], ["job", str(pk)]
 
 
 def thread_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
-    return [f"thread:{pk}"], ["thread", str(pk)]
+    """Messages with their author's name and role, and who was mentioned."""
+    return [f"thread:{pk}", PEOPLE], ["thread", str(pk)]
+
+
+def loops_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
+    """Approvals, leads and links of one job (each written through record_event: job:<pk>) and their people."""
+    return [f"job:{pk}", *branch_keys(viewer), PEOPLE], ["loops", str(pk)]
+
+
+def approvals_keys(viewer: dict, *, compact: bool) -> tuple[list[str], list[str]]:
+    """Requests waiting for the viewer: the branch's jobs, customers, vehicles, who asked, reminders."""
+    keys = [branch_jobs_key(viewer), approvals_key(viewer), *branch_keys(viewer), PEOPLE]
+    return keys, ["approvals", "compact" if compact else "page"]
+
+
+def approvals_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
+    return approvals_keys(viewer, compact=request.GET.get("compact") == "1")
+
+
+def approvals_etag(user: User, *, compact: bool) -> str:
+    """The ETag the approvals screen issues `user` now (the home page embeds its first render)."""
+    viewer = versions.remember_viewer(user)
+    return versions.make_etag(viewer, *approvals_keys(viewer, compact=compact), next_minute())
+
+
+def requests_screen(viewer: dict, request) -> tuple[list[str], list[str]]:
+    """The viewer's internal requests (they are the job's requester: person:<id>), customers, vehicles."""
+    return [f"person:{viewer['id']}", *branch_keys(viewer)], ["my_requests"]
+
+
+def first_to_come(moments) -> int:
+    """The first of `moments` still in the future, as an ETag deadline; 0 when none is."""
+    now = timezone.now()
+    upcoming = [moment for moment in moments if moment is not None and moment > now]
+    return int(min(upcoming).timestamp()) + 1 if upcoming else 0
 
 
 def deadline_of(jobs) -> int:
     """When the first shown job crosses its promised time (its overdue flag flips), 0 if never."""
-    now = timezone.now()
-    upcoming = [
-        job.promised_at
-        for job in jobs
-        if job.promised_at is not None and job.promised_at > now and job.status not in PROMISE_KEPT_STATUSES
-    ]
-    return int(min(upcoming).timestamp()) + 1 if upcoming else 0
+    return first_to_come(job.promised_at for job in jobs if job.status not in PROMISE_KEPT_STATUSES)
 
 
-def board_etag(user: User, *parts: str) -> str:
-    """A validator for the smaller polled screens that follow the whole branch.
-
-    It changes with any job of the viewer's branch, the viewer (role, scope,
-    language, read state), the screen's own parameters and, for flags that
-    follow the clock, at the next minute boundary.
-    """
-    viewer = remember_viewer(user)
-    next_minute = (int(timezone.now().timestamp()) // 60 + 1) * 60
-    keys = [branch_jobs_key(viewer), f"read:{viewer['id']}", f"notified:{viewer['id']}", *branch_keys(viewer)]
-    return make_etag(viewer, keys, parts, next_minute)
+def next_minute() -> int:
+    """For screens that show a running time ("waiting 12 min"): render again at the next minute."""
+    return (int(timezone.now().timestamp()) // 60 + 1) * 60
 
 
 def customers_for_new_job(user: User) -> QuerySet[Customer]:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Role, User
-from dealership import versions
+from dealership import dates, versions
 from dealership.models import Customer, Notification, Vehicle
 from dealership.notifications import notify, portable
 
@@ -141,6 +141,15 @@ def _job_number(job: RepairJob) -> str:
     return f"R-{timezone.localtime(job.created_at).year}-{job.pk:05d}"
 
 
+def _check_promise_in_range(promised_at: datetime | None) -> None:
+    """A promised time in the portal's date range (dealership/dates.py), whatever the caller.
+
+    The forms check it too; this covers the admin, scripts and the seed.
+    """
+    if promised_at is not None and not dates.is_in_range(promised_at):
+        raise JobError(dates.OUT_OF_RANGE % dates.RANGE)
+
+
 def create_job(
     *,
     by: User,
@@ -164,6 +173,7 @@ def create_job(
         raise JobError(_("This vehicle does not belong to the chosen customer."))
     if kind in INTERNAL_KINDS and promised_at is None:
         raise JobError(_("Internal requests need a due time."))
+    _check_promise_in_range(promised_at)
     now = at or timezone.now()
     with transaction.atomic():
         job = RepairJob.objects.create(
@@ -183,9 +193,9 @@ def create_job(
             updated_at=now,
         )
         job.number = _job_number(job)
-        # An UPDATE, not save(): save() tells every screen of the branch (see
-        # RepairJob.save); record_event below tells exactly the ones that show the job.
         RepairJob.objects.filter(pk=job.pk).update(number=job.number)
+        # The new job reaches the screens through its "opened" row (record_event);
+        # a new customer or vehicle of the intake shows nowhere else yet.
         record_event(job, kind=JobEvent.Kind.CREATED, by=by, at=now, to_status=Status.RECEIVED)
         internal = kind in INTERNAL_KINDS
         notify(
@@ -378,6 +388,7 @@ def change_promised_time(job: RepairJob, *, promised_at: datetime | None, reason
     reason = reason.strip()
     if not reason:
         raise JobError(_("Say why the promised time changes: the customer will ask."))
+    _check_promise_in_range(promised_at)
     if job.promised_at == promised_at:
         return job
     with transaction.atomic():
@@ -500,8 +511,6 @@ def post_message(
                 size=photo.size,
                 original_name=photo.original_name,
             )
-        RepairJob.objects.filter(pk=job.pk).update(last_message_at=now)
-        job.last_message_at = now
         # Unread badges change on the screens that show the job; the thread itself too.
         screens_changed(job)
         versions.bump(f"thread:{job.pk}")
@@ -899,6 +908,8 @@ def remind_undecided_approvals(*, now: datetime | None = None) -> int:
             if not ApprovalRequest.objects.filter(pk=approval.pk, reminded_at__isnull=True).update(reminded_at=now):
                 continue
             job = approval.job
+            # The approvals lists highlight a reminded request; nothing else shows it.
+            versions.bump(f"approvals:{job.branch_id}", "approvals:all")
             notify(
                 [*approval_deciders(job), *advisors_for(job)],
                 Notification.Kind.APPROVAL_REMINDER,

@@ -12,7 +12,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from dealership.http import conditional_response, polled_screen, render_polled
+from dealership.http import polled_screen, render_polled
+from dealership.middleware import PRIVATE_NO_STORE
 
 from . import permissions, selectors, services
 from .board import board_for
@@ -30,24 +31,6 @@ def _get_job(request: HttpRequest, pk: int, *, people: bool = False) -> RepairJo
     return selectors.attach_people(job) if people else job
 
 
-def _polled(
-    request: HttpRequest, etag: str, template: str, build: Callable[[], dict], page: dict | None = None
-) -> HttpResponse:
-    """A polled screen: htmx refreshes get the live fragment alone, or 304 when unchanged.
-
-    Rendered fresh whenever the ETag changed: no server-side copy can outlive
-    what the ETag names (the viewer's role and permissions included).
-    """
-
-    def full_or_fragment() -> HttpResponse:
-        context = {**build(), "etag": etag.strip('"')}
-        if request.htmx:
-            return render(request, f"{template}#live", context)
-        return render(request, template, {**(page or {}), **context})
-
-    return conditional_response(request, etag, full_or_fragment)
-
-
 def _screen(
     request: HttpRequest,
     keys_for: Callable,
@@ -56,11 +39,13 @@ def _screen(
     page: dict | None = None,
     **url_kwargs,
 ) -> HttpResponse:
-    """A polled screen with precise keys (see selectors): 304 when unchanged, else a fresh render.
+    """A polled screen (keys in selectors): 304 when unchanged, else a fresh render.
 
-    `build()` returns the live fragment's context and, under "shown", the
-    jobs it shows, whose promised times set the ETag's deadline (or that
-    deadline itself under "deadline", as the shared board works it out).
+    htmx refreshes get the live fragment alone, a full load the whole page;
+    both carry the same ETag. `build()` returns the live fragment's context
+    and, under "shown", the jobs it shows, whose promised times set the
+    ETag's deadline (or that deadline itself under "deadline", as the shared
+    board and the running clocks work it out).
     """
 
     def render_screen(etag_for: Callable[[int], str]) -> HttpResponse:
@@ -231,7 +216,11 @@ def attachment_file(request: HttpRequest, pk: int, attachment_id: int, variant: 
     if not stored:
         raise Http404
     response = FileResponse(stored.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
+    # Like every signed-in page (dealership.middleware): workshop tablets are
+    # shared, and a customer's car must not stay in the browser's cache after
+    # sign-out. The thread asks again only when it changes, and a thumbnail is
+    # a few kilobytes.
+    response["Cache-Control"] = PRIVATE_NO_STORE
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

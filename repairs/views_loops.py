@@ -25,12 +25,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from dealership.http import conditional_response, polled_screen, render_polled
+from dealership.http import polled_response, polled_screen, render_polled
 
 from . import permissions, selectors, services
 from .forms import ApprovalDecisionForm, ApprovalRequestForm, HandoverForm, LeadForm, LeadUpdateForm
 from .models import STATUS_LINK_SALT, ApprovalRequest, CustomerStatusLink, SalesLead, Status
-from .views import _get_job, _polled
+from .views import _get_job, _screen
 
 # --- fetch helpers: 404 unless the user may see the object ---------------------
 
@@ -60,12 +60,7 @@ def _get_lead(request: HttpRequest, lead_id: int) -> SalesLead:
 # --- the job page's loops section (loaded after the page, then polled) ----------
 
 
-def loops_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
-    """Every approval, lead and link write goes through record_event, which bumps job:<pk>."""
-    return [f"job:{pk}", *selectors.branch_keys(viewer)], ["loops", str(pk)]
-
-
-@polled_screen(loops_screen)
+@polled_screen(selectors.loops_screen)
 @login_required
 @require_GET
 def job_loops(request: HttpRequest, pk: int) -> HttpResponse:
@@ -84,12 +79,16 @@ def job_loops(request: HttpRequest, pk: int) -> HttpResponse:
         ]
         for entry in live_links:
             entry["qr"] = _qr_data_uri(entry["url"])
-        # A live link stops being shown when it expires: render again then.
-        expiries = [int(entry["expiry"].timestamp()) + 1 for entry in live_links if entry["expiry"]]
+        # A live link stops being shown when it expires, and an open request
+        # shows how long it has waited: render again then.
+        approvals = selectors.job_approvals(job)
+        deadlines = [int(entry["expiry"].timestamp()) + 1 for entry in live_links if entry["expiry"]]
+        if any(approval.is_open for approval in approvals):
+            deadlines.append(selectors.next_minute())
         context = {
             "job": job,
-            "etag": etag_for(min(expiries, default=0)).strip('"'),
-            "approvals": selectors.job_approvals(job),
+            "etag": etag_for(min(deadlines, default=0)).strip('"'),
+            "approvals": approvals,
             "leads": selectors.job_leads(job),
             "live_links": live_links,
             "can_request_approval": permissions.can_request_approval(user, job)
@@ -101,7 +100,7 @@ def job_loops(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return render(request, "repairs/partials/job_loops.html", context)
 
-    return render_polled(request, loops_screen, build, pk=pk)
+    return render_polled(request, selectors.loops_screen, build, pk=pk)
 
 
 def _qr_data_uri(url: str) -> str:
@@ -164,29 +163,29 @@ def approval_decide(request: HttpRequest, approval_id: int) -> HttpResponse:
     return render(request, "repairs/loops/approval_decide.html", context, status=400 if form.errors else status)
 
 
+@polled_screen(selectors.approvals_screen)
 @login_required
 @require_GET
 def approvals(request: HttpRequest) -> HttpResponse:
     """Approvals waiting for me: polled, so a new request appears without a reload."""
     user = request.user
     compact = request.GET.get("compact") == "1"
-    etag = selectors.board_etag(user, "approvals", "compact" if compact else "page")
-    return _polled(
-        request,
-        etag,
-        "repairs/loops/approvals.html",
-        lambda: {"approvals": selectors.approvals_page(user), "compact": compact},
-    )
+
+    def build() -> dict:
+        # Each request shows how long it has waited: render again at the next minute.
+        return {"approvals": selectors.approvals_page(user), "compact": compact, "deadline": selectors.next_minute()}
+
+    return _screen(request, selectors.approvals_screen, "repairs/loops/approvals.html", build)
 
 
 # --- My requests (sales' internal requests to the workshop) ---------------------
 
 
+@polled_screen(selectors.requests_screen)
 @login_required
 @require_GET
 def my_requests(request: HttpRequest) -> HttpResponse:
     user = request.user
-    etag = selectors.board_etag(user, "my_requests")
 
     def build() -> dict:
         now = timezone.now()
@@ -201,9 +200,20 @@ def my_requests(request: HttpRequest) -> HttpResponse:
             job.may_hand_over = job.status == Status.READY and permissions.can_change_status(
                 user, job, Status.DELIVERED
             )
-        return {"open_jobs": open_jobs, "finished_jobs": selectors.my_requests(user, finished=True)}
+        # A request turns "at risk" an hour before its due time and "overdue" at it.
+        flips = [
+            moment
+            for job in open_jobs
+            if job.promised_at is not None
+            for moment in (job.promised_at - services.AT_RISK_WINDOW, job.promised_at)
+        ]
+        return {
+            "open_jobs": open_jobs,
+            "finished_jobs": selectors.my_requests(user, finished=True),
+            "deadline": selectors.first_to_come(flips),
+        }
 
-    return _polled(request, etag, "repairs/loops/my_requests.html", build)
+    return _screen(request, selectors.requests_screen, "repairs/loops/my_requests.html", build)
 
 
 @login_required
@@ -385,6 +395,9 @@ def _public(response: HttpResponse) -> HttpResponse:
     return response
 
 
+EXPIRY_WARNING = timedelta(days=2)
+
+
 def status_page(request: HttpRequest, token: str) -> HttpResponse:
     """The customer's page: customer-facing status, model, masked plate, promise, branch.
 
@@ -404,11 +417,15 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
         return _public(render(request, "repairs/loops/status_unavailable.html", {"busy": False}, status=code))
     job = link.job
     language = job.customer.language if job.customer.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    # The page's "viewer" is the link in its language; what it shows changes
+    # with the job (job:<pk>: every job write goes through record_event) and
+    # with the vehicle, the customer's language and the branch (branch:<id>).
+    viewer = {"link": link.pk, "language": language}
+    keys = [f"job:{job.pk}", f"branch:{job.branch_id}"]
     with translation.override(language):
-        raw = f"status|{link.pk}|{job.updated_at.timestamp()}|{language}|{timezone.now():%Y%m%d%H%M}"
-        etag = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
-        def build() -> HttpResponse:
+        def build(etag_for) -> HttpResponse:
+            expiry = link.expiry(job)
             context = {
                 "status_label": job.get_customer_status_display(),
                 "status_colour": job.customer_status_colour,
@@ -419,13 +436,15 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
                 "branch_phone": job.branch.phone,
                 "updated_at": job.updated_at,
                 "poll_url": request.path,
-                "etag": etag.strip('"'),
-                "expires_soon": (link.expiry(job) or timezone.now() + timedelta(days=365))
-                < timezone.now() + timedelta(days=2),
+                "expires_soon": expiry is not None and expiry < timezone.now() + EXPIRY_WARNING,
+                # "Stops working soon" appears, then the link stops: render again at each.
+                "etag": etag_for(selectors.first_to_come([expiry - EXPIRY_WARNING, expiry] if expiry else [])).strip(
+                    '"'
+                ),
             }
             template = "repairs/loops/status_page.html"
             return render(request, f"{template}#live" if request.htmx else template, context)
 
-        response = conditional_response(request, etag, build)
+        response = polled_response(request, viewer=viewer, keys=keys, parts=["status"], render=build)
         response["Content-Language"] = language
     return _public(response)

@@ -395,6 +395,7 @@ def build_data(jobs_total: int, staff_per_branch: int) -> dict:
     from django.contrib.contenttypes.models import ContentType
     from django.core.files.storage import default_storage
     from django.db import connection
+    from django.db.models import F, Max
     from django.utils import timezone
     from django.utils.translation import gettext_lazy as _
     from PIL import Image
@@ -606,7 +607,6 @@ def build_data(jobs_total: int, staff_per_branch: int) -> dict:
                 ready_at=received + timedelta(hours=20) if status in ("ready", "delivered") else None,
                 delivered_at=received + timedelta(hours=26) if status == "delivered" else None,
                 version=len(path),
-                last_message_at=last_message_at,
             )
     for model, rows in tables.items():
         copy_rows(model, rows)
@@ -640,7 +640,8 @@ def build_data(jobs_total: int, staff_per_branch: int) -> dict:
     job = (
         RepairJob.objects.filter(branch=home, technician__isnull=False, status="in_progress")
         .select_related("technician")
-        .order_by("-last_message_at")
+        .annotate(last_message=Max("messages__created_at"))
+        .order_by(F("last_message").desc(nulls_last=True))
         .first()
     )
     technician = job.technician

@@ -6,8 +6,11 @@ cache; anything it cannot vouch for goes on to the view.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from repairs import services
 from tests.factories import CustomerFactory, RepairJobFactory, VehicleFactory
@@ -113,3 +116,36 @@ def test_the_job_pages_loops_section_refreshes_without_queries_and_follows_its_j
         assert client.get(url, HTTP_IF_NONE_MATCH=etag, **HTMX).status_code == 304
     services.change_status(job, to="diagnosing", by=advisor, expected_version=job.version)
     assert client.get(url, HTTP_IF_NONE_MATCH=etag, **HTMX).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["repairs:approvals", "repairs:my_requests"])
+def test_the_loop_screens_take_the_same_fast_path(
+    name, job, sales_rep, client, django_assert_num_queries, time_machine
+):
+    # The approvals list shows running minutes and renders again at each minute: start just after one.
+    time_machine.move_to(timezone.now().replace(second=1, microsecond=0) + timedelta(minutes=1))
+    client.force_login(sales_rep)
+    url = reverse(name)
+    etag = client.get(url, **HTMX)["ETag"]
+    with django_assert_num_queries(0):
+        response = client.get(url, HTTP_IF_NONE_MATCH=etag, **HTMX)
+    assert response.status_code == 304
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("sent", ["W/{etag}", '"elsewhere.0", {etag}', '{etag}, W/"x.0"'])
+def test_weak_and_listed_etags_are_read_the_same_way_by_the_middleware_and_the_view(sent, job, technician, client):
+    client.force_login(technician)
+    url = reverse("repairs:board")
+    etag = client.get(url, **HTMX)["ETag"]
+    header = sent.format(etag=etag)
+    assert client.get(url, HTTP_IF_NONE_MATCH=header, **HTMX).status_code == 304  # the middleware
+    assert client.get(url, HTTP_IF_NONE_MATCH=header).status_code == 304  # the view (no htmx header)
+
+
+def test_the_customers_status_page_answers_304_until_its_job_changes(job, sales_rep, advisor, client):
+    link = services.create_status_link(job, by=sales_rep)
+    etag = client.get(link.public_url, **HTMX)["ETag"]
+    assert client.get(link.public_url, HTTP_IF_NONE_MATCH=f"W/{etag}", **HTMX).status_code == 304
+    services.change_promised_time(job, promised_at=timezone.now() + timedelta(days=3), reason="部品待ち", by=advisor)
+    assert client.get(link.public_url, HTTP_IF_NONE_MATCH=etag, **HTMX).status_code == 200

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from dealership import versions
 from repairs import services
 from tests.factories import UserFactory
 
@@ -75,6 +76,7 @@ def test_a_corrected_plate_reaches_the_shared_cards(client, advisor, second_advi
     board(client, advisor)
     job.vehicle.plate_number = "横浜 500 さ 99-99"
     job.vehicle.save()
+    versions.vehicle_changed(job.vehicle, ["plate_number"])  # as every path that edits a vehicle does
     assert "横浜 500 さ 99-99" in card_of(board(client, second_advisor), job.number)
 
 
