@@ -175,7 +175,10 @@ def _check(upload: UploadedFile) -> _Checked:
         upload.seek(0)
         with Image.open(upload) as probe:
             _check_shape(probe.size, name)
-            kind = "progressive JPEG" if probe.format == "JPEG" and not one_pass else probe.format
+            # Many phones write a multi-picture JPEG (MPO: the photo, then a
+            # depth map or a preview). It is a JPEG whose first picture we keep.
+            detected = "JPEG" if probe.format == "MPO" else probe.format
+            kind = "progressive JPEG" if detected == "JPEG" and not one_pass else detected
             if kind in FULL_DECODE_MAX_PIXELS and math.prod(probe.size) > FULL_DECODE_MAX_PIXELS[kind]:
                 raise ValidationError(_full_decode_message(name, kind))
             if kind in FULL_DECODE_MAX_PIXELS:
@@ -184,7 +187,6 @@ def _check(upload: UploadedFile) -> _Checked:
                 # Decoded at the scale _decode will ask for (draft() only sets it up).
                 probe.draft("RGB", _draft_box(probe.size))
                 cost = math.prod(probe.size)
-            detected = probe.format
             probe.verify()
         if detected not in EXTENSIONS:
             raise ValidationError(_("%(name)s is not a JPEG, PNG or WebP photo.") % {"name": name})

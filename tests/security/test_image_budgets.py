@@ -338,3 +338,22 @@ def test_the_worst_accepted_photos_peak_well_under_200_mb(tmp_path: Path):
         assert child.returncode == 0, name
         peaks[name] = int(output) / 1024 / 1024
     assert all(peak < 200 for peak in peaks.values()), peaks
+
+
+def test_a_phones_multi_picture_jpeg_is_taken_as_the_jpeg_it_is():
+    """MPO: many phones append a second picture (depth map, preview) to the photo."""
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from repairs.images import process_photo
+
+    buffer = BytesIO()
+    photo = Image.new("RGB", (1200, 900), (200, 30, 30))
+    photo.save(buffer, "MPO", save_all=True, append_images=[Image.new("RGB", (320, 240), (0, 0, 0))])
+    assert Image.open(BytesIO(buffer.getvalue())).format == "MPO"
+    stored = process_photo(SimpleUploadedFile("IMG_0001.jpg", buffer.getvalue(), content_type="image/jpeg"))
+    with Image.open(stored.image) as image:
+        assert image.size == (1200, 900)
+        assert image.getpixel((600, 450))[0] > 150
