@@ -1,8 +1,9 @@
-"""Demo staff: every role in both branches, with the four documented logins."""
+"""Demo staff: every role in both branches, with the four documented logins
+(customers/demo.py gives each customer a sales owner among them)."""
 
 from __future__ import annotations
 
-from dealership.models import Branch, Customer
+from dealership.models import Branch
 
 from .models import Department, Role, User
 
@@ -43,10 +44,4 @@ def seed(core: dict) -> dict[str, list[User]]:
                 all_branches=email == "gm@example.com",
             )
         staff.append(user)
-    # Give every customer a sales owner of their branch, round robin.
-    reps = {code: [u for u in staff if u.role == Role.SALES_REP and u.branch.code == code] for code in branches}
-    for index, customer in enumerate(Customer.objects.filter(sales_owner__isnull=True).select_related("branch")):
-        candidates = reps[customer.branch.code]
-        customer.sales_owner = candidates[index % len(candidates)]
-        customer.save(update_fields=["sales_owner"])
     return {"staff": staff}

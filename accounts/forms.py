@@ -4,9 +4,10 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from dealership.models import Branch, Notification
+from dealership.models import Notification
 
 from .models import ROLE_DEPARTMENTS, Role, User
+from .permissions import branches_within_scope, can_grant_all_branches
 from .services import login_email_taken
 
 
@@ -29,8 +30,7 @@ class InviteStaffForm(StaffFieldsMixin, forms.ModelForm):
     def __init__(self, *args, manager: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["branch"].required = True
-        if not manager.sees_all_branches:
-            self.fields["branch"].queryset = Branch.objects.filter(pk=manager.branch_id)
+        self.fields["branch"].queryset = branches_within_scope(manager)
         self.fields["branch"].initial = manager.branch_id
 
     def clean_email(self) -> str:
@@ -54,8 +54,8 @@ class ChangeStaffForm(StaffFieldsMixin, forms.ModelForm):
     def __init__(self, *args, manager: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["branch"].required = True
-        if not manager.sees_all_branches:
-            self.fields["branch"].queryset = Branch.objects.filter(pk=manager.branch_id)
+        self.fields["branch"].queryset = branches_within_scope(manager)
+        if not can_grant_all_branches(manager):
             del self.fields["all_branches"]
         self.manager = manager
 

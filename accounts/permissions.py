@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
+from dealership.models import Branch
+from dealership.scopes import may_see_branch, scope_to
+
 from .models import User
 
 
@@ -11,10 +16,7 @@ def can_manage_staff(user: User) -> bool:
 
 def staff_visible_to(user: User):
     """Staff a manager may see: their branch, or all with all-branch scope."""
-    qs = User.objects.select_related("branch")
-    if user.sees_all_branches:
-        return qs
-    return qs.filter(branch_id=user.branch_id)
+    return scope_to(User.objects.select_related("branch"), user)
 
 
 def scope_rank(user: User) -> int:
@@ -40,7 +42,7 @@ def can_manage_member(manager: User, member: User) -> bool:
     """
     if not can_manage_staff(manager):
         return False
-    if not manager.sees_all_branches and member.branch_id != manager.branch_id:
+    if not may_see_branch(manager, member.branch_id):
         return False
     return scope_rank(member) <= scope_rank(manager)
 
@@ -52,7 +54,13 @@ def can_grant_all_branches(manager: User) -> bool:
 
 def branch_within_scope(manager: User, branch_id: int | None) -> bool:
     """May `manager` put someone at this branch (invite there, move there)?"""
-    return manager.sees_all_branches or (branch_id is not None and branch_id == manager.branch_id)
+    return may_see_branch(manager, branch_id)
+
+
+def branches_within_scope(manager: User) -> QuerySet[Branch]:
+    """The branches `manager` may put someone at, as the staff forms' choices (a dealership has a handful)."""
+    pks = [pk for pk in Branch.objects.values_list("pk", flat=True) if branch_within_scope(manager, pk)]
+    return Branch.objects.filter(pk__in=pks)
 
 
 def awaiting_first_sign_in(member: User) -> bool:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from dealership import versions
 from dealership.emails import send_templated_email
 from dealership.models import Language
+from dealership.updates import save_changed
 
 from .models import Invitation, Role, User
 from .permissions import (
@@ -193,30 +194,13 @@ def change_staff(
         raise PermissionDenied(_("Only a manager who sees every branch can give that scope."))
     if getattr(branch, "pk", None) != member.branch_id and not branch_within_scope(by, getattr(branch, "pk", None)):
         raise PermissionDenied(_("You can move staff only within your own branch."))
-    changed = [
-        name
-        for name, value in (
-            ("role", role),
-            ("department", department),
-            ("branch", branch),
-            ("all_branches", all_branches),
-        )
-        if getattr(member, name) != value
-    ]
     email = email.strip().lower() if email else None
     if email == member.email:
         email = None
-    if not changed and email is None:
-        return []
     with transaction.atomic():
+        fields = {"role": role, "department": department, "branch": branch, "all_branches": all_branches}
+        changed = save_changed(member, fields)
         if changed:
-            member.role, member.department, member.branch, member.all_branches = (
-                role,
-                department,
-                branch,
-                all_branches,
-            )
-            member.save(update_fields=changed)
             # A role shows beside their messages; a branch move takes them off
             # the old branch's jobs (repairs.signals) and out of its screens.
             versions.people_changed(changed)
@@ -259,15 +243,7 @@ def save_preferences(*, user: User, language: str, email_preferences: dict[str, 
     """Save the user's language and e-mail switches; returns the changed fields."""
     if language not in Language.values:
         raise ValueError(_("Unknown language."))
-    changed = [
-        name
-        for name, value in (("language", language), ("email_preferences", email_preferences))
-        if getattr(user, name) != value
-    ]
-    if changed:
-        user.language, user.email_preferences = language, email_preferences
-        user.save(update_fields=changed)
-    return changed
+    return save_changed(user, {"language": language, "email_preferences": email_preferences})
 
 
 def set_language(*, user: User, language: str) -> bool:

@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 
 from . import versions
-from .models import Branch, Customer, Notification, Vehicle
+from .models import Branch, Notification
 
 # The admin's own login form would skip allauth's sign-in limit and second
 # factor; signing in to the admin goes through the portal's login instead
@@ -23,58 +23,13 @@ class BranchAdmin(admin.ModelAdmin):
             versions.branch_changed(obj.pk)  # its name and phone are on the customers' status pages
 
 
-class VehicleInline(admin.TabularInline):
-    model = Vehicle
-    extra = 0
-
-
-@admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "name_kana", "branch", "phone", "email", "sales_owner"]
-    list_filter = ["branch", "language"]
-    search_fields = ["name", "name_kana", "phone", "email", "vehicles__plate_number"]
-    list_select_related = ["branch", "sales_owner"]
-    autocomplete_fields = ["sales_owner"]
-    inlines = [VehicleInline]
-
-    def save_model(self, request, obj: Customer, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change:
-            versions.customer_changed(obj, form.changed_data, previous_branch_id=form.initial.get("branch"))
-
-    def save_formset(self, request, form, formset, change: bool) -> None:
-        super().save_formset(request, form, formset, change)
-        # New vehicles show nowhere yet, and one with jobs cannot be deleted.
-        for vehicle, fields in formset.changed_objects:
-            versions.vehicle_changed(vehicle, fields)
-
-
-@admin.register(Vehicle)
-class VehicleAdmin(admin.ModelAdmin):
-    list_display = ["plate_number", "make", "model", "year", "customer", "shaken_expiry"]
-    list_filter = ["make"]
-    search_fields = ["plate_number", "vin", "make", "model", "customer__name", "customer__name_kana"]
-    list_select_related = ["customer"]
-    autocomplete_fields = ["customer"]
-
-    def save_model(self, request, obj: Vehicle, form, change: bool) -> None:
-        moved_from = None
-        if change and "customer" in form.changed_data:
-            moved_from = (
-                Customer.objects.filter(pk=form.initial["customer"]).values_list("branch_id", flat=True).first()
-            )
-        super().save_model(request, obj, form, change)
-        if change:
-            versions.vehicle_changed(obj, form.changed_data, previous_branch_id=moved_from)
-
-
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "recipient", "kind", "text", "read_at", "email_status", "email_attempts"]
-    list_filter = ["kind", "email_status"]
-    search_fields = ["recipient__email", "recipient__display_name", "email_error"]
+    list_display = ["created_at", "recipient", "kind", "text", "read_at", "send_status", "attempts"]
+    list_filter = ["kind", "send_status"]
+    search_fields = ["recipient__email", "recipient__display_name", "last_error"]
     list_select_related = ["recipient"]
-    readonly_fields = ["email_error", "email_attempts", "email_sent_at", "claimed_at", "created_at"]
+    readonly_fields = ["last_error", "attempts", "sent_at", "claimed_at", "created_at"]
     raw_id_fields = ["recipient", "actor"]
 
     # Written by notify() and read through mark_read(), which keep the bell's count right.

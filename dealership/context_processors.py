@@ -10,20 +10,33 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+# The wiring may know every app (tests/test_layers.py); the core models may not.
+from accounts.permissions import can_manage_staff
+
 from .models import Notification
 from .versions import make_etag, remember_viewer
 
-# The apps whose screens join the navigation and the home page, in menu order.
+# The apps whose screens join the navigation and the home page, in the home page's order
+# (the navigation follows APP_MENUS: events' screens come before goals' in the Team menu).
 # Each may offer `permissions.navigation_items(user)` and `panels.home_panels(user)`;
 # every decision about who sees what stays in the app's own permissions module.
-PORTAL_APPS = ("repairs", "feedback", "goals")
+PORTAL_APPS = ("repairs", "feedback", "customers", "goals", "events")
 
 
 def app_hook(app: str, module: str, name: str):
-    """`<app>.<module>.<name>`, or None while the app does not offer it."""
+    """`<app>.<module>.<name>`, or None while the app does not offer it.
+
+    Only the app having no such module means "no hook". A module that exists
+    but fails to import (a typo, an import of something that moved) raises:
+    otherwise a broken `panels.py` would silently take its panels off every
+    home page.
+    """
+    path = f"{app}.{module}"
     try:
-        imported = importlib.import_module(f"{app}.{module}")
-    except ModuleNotFoundError:
+        imported = importlib.import_module(path)
+    except ModuleNotFoundError as error:
+        if error.name != path:
+            raise
         return None
     return getattr(imported, name, None)
 
@@ -33,24 +46,26 @@ def app_hook(app: str, module: str, name: str):
 APP_MENUS: dict[str, tuple[Any, str]] = {
     "repairs": (_("Workshop"), "wrench-adjustable"),
     "feedback": (_("Customers"), "person-vcard"),
+    "customers": (_("Customers"), "person-vcard"),
+    "events": (_("Team"), "people"),
     "goals": (_("Team"), "people"),
 }
 
 
 def navigation_menus(user) -> list[dict[str, Any]]:
     """The navigation bar: Home, then one menu per app with the screens this user may use."""
-    # Imported here: the wiring may know every app, the core models may not.
-    from accounts.permissions import can_manage_staff
-
     menus: list[dict[str, Any]] = [{"url": reverse("home"), "label": _("Home"), "icon": "house", "name": "home"}]
-    for app in PORTAL_APPS:
+    for app in APP_MENUS:
         hook = app_hook(app, "permissions", "navigation_items")
         items = list(hook(user)) if hook is not None else []
         if app == "goals" and can_manage_staff(user):
             items.append({"url": reverse("accounts:team"), "label": _("Staff"), "icon": "person-gear", "name": "team"})
         if items:
             label, icon = APP_MENUS[app]
-            menus.append({"label": label, "icon": icon, "name": f"menu-{app}", "items": items})
+            if "items" in menus[-1] and menus[-1]["label"] == label:
+                menus[-1]["items"].extend(items)  # neighbours under one label share one menu ("Customers", "Team")
+            else:
+                menus.append({"label": label, "icon": icon, "name": f"menu-{app}", "items": items})
     return menus
 
 

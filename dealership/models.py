@@ -1,10 +1,12 @@
-"""Core models shared by every app: branches, customers, vehicles, notifications.
+"""Core models shared by every app: branches, notifications and the outbox (customers live in customers/).
 
 This module imports no app of the project (DESIGN.md: the core is at the root
 of the import graph); the user model is referenced by settings only.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -38,66 +40,61 @@ class Branch(models.Model):
         return self.name
 
 
-class Customer(models.Model):
-    """A customer of one branch; the sales owner (担当営業) owns the relationship."""
+class OutboxMessage(models.Model):
+    """A message that leaves the portal, and the state of its sending (a transactional outbox row).
 
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="customers", verbose_name=_("branch"))
-    name = models.CharField(_("name"), max_length=100)
-    name_kana = models.CharField(_("name (kana)"), max_length=100, blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    language = models.CharField(_("preferred language"), max_length=5, choices=Language.choices, default=Language.JA)
-    sales_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="owned_customers",
-        verbose_name=_("sales owner"),
+    Staff e-mails (`Notification`) and survey e-mails
+    (`feedback.SurveyInvitation`) are outbox rows; the customer's messages
+    (e-mail or LINE) are the next. The row is written in the same transaction
+    as the change that caused it, so a message exists exactly when the change
+    does. `dealership.outbox` does the rest, the same way for every kind: after
+    commit a Celery task claims the row with a conditional UPDATE (pending →
+    sending), sends, marks it sent, backs off on a transient error and ends
+    `failed` after its last attempt; the sweeper re-enqueues rows the broker
+    never got and frees rows a dead worker left in `sending`. A broker outage
+    or a dead worker delays a message but never loses it.
+    """
+
+    class SendStatus(models.TextChoices):
+        SKIPPED = "skipped", _("not sent")
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    # The Celery task that sends one row of the model, as a dotted path
+    # ("app.tasks.deliver_x"): `dealership.outbox.enqueue` imports it by name,
+    # so a service that writes rows never imports the tasks module that calls
+    # it back (the tasks are thin adapters around the services).
+    delivery_task: ClassVar[str]
+
+    # The sweeper counts its grace period from the row's creation.
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    send_status = models.CharField(
+        _("send status"), max_length=10, choices=SendStatus.choices, default=SendStatus.PENDING
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Counted at the claim, not by Celery: a send that kills its worker every
+    # time, or a chain the sweeper restarts, still runs out of attempts.
+    attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # While a failed send waits out its backoff the sweeper leaves it alone.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_error = models.TextField(_("last send error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
-        ordering = ["name_kana", "name"]
-        verbose_name = _("customer")
-        verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["branch", "name_kana"])]
-
-    def __str__(self) -> str:
-        return self.name
+        abstract = True
 
 
-class Vehicle(models.Model):
-    customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("customer")
-    )
-    make = models.CharField(_("make"), max_length=50)
-    model = models.CharField(_("model"), max_length=80)
-    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
-    plate_number = models.CharField(_("plate number"), max_length=40, blank=True, db_index=True)
-    vin = models.CharField(_("VIN / chassis number"), max_length=40, blank=True)
-    mileage = models.PositiveIntegerField(_("mileage (km)"), null=True, blank=True)
-    shaken_expiry = models.DateField(_("shaken expiry"), null=True, blank=True)
-
-    class Meta:
-        ordering = ["customer__name_kana", "make", "model"]
-        verbose_name = _("vehicle")
-        verbose_name_plural = _("vehicles")
-
-    def __str__(self) -> str:
-        plate = f" ({self.plate_number})" if self.plate_number else ""
-        return f"{self.make} {self.model}{plate}"
-
-
-class Notification(models.Model):
-    """One thing one person should know, and the state of its e-mail delivery.
+class Notification(OutboxMessage):
+    """One thing one person should know, and the state of its e-mail (an outbox row).
 
     The row *is* the in-app delivery. `notify()` writes it in the same
-    transaction as the change that caused it (a transactional outbox); the
-    e-mail is sent by a Celery task that claims the row with a conditional
-    UPDATE, so a broker outage or a dead worker delays an e-mail but never
-    loses or doubles it.
+    transaction as the change that caused it; the e-mail, when the recipient
+    wants one, leaves through `dealership.outbox`.
     """
+
+    delivery_task = "dealership.tasks.deliver_notification"
 
     class Kind(models.TextChoices):
         STATUS_CHANGED = "status_changed", _("Status of my customer's job changed")
@@ -122,13 +119,6 @@ class Notification(models.Model):
         EVENT_REMINDER = "event_reminder", _("Team event tomorrow")
         ACTION_ITEM = "action_item", _("Action item assigned to me")
 
-    class EmailStatus(models.TextChoices):
-        SKIPPED = "skipped", _("not wanted")
-        PENDING = "pending", _("pending")
-        SENDING = "sending", _("sending")
-        SENT = "sent", _("sent")
-        FAILED = "failed", _("failed")
-
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
     )
@@ -149,17 +139,15 @@ class Notification(models.Model):
     target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     target_id = models.PositiveBigIntegerField(null=True, blank=True)
     target = GenericForeignKey("target_type", "target_id")
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-    email_status = models.CharField(
-        _("e-mail status"), max_length=10, choices=EmailStatus.choices, default=EmailStatus.SKIPPED
+    # In-app first: `notify()` makes the row pending only for a recipient who
+    # wants this kind by e-mail, so a row written elsewhere sends nothing.
+    send_status = models.CharField(
+        _("send status"),
+        max_length=10,
+        choices=OutboxMessage.SendStatus.choices,
+        default=OutboxMessage.SendStatus.SKIPPED,
     )
-    email_attempts = models.PositiveSmallIntegerField(_("e-mail attempts"), default=0)
-    email_error = models.TextField(_("last e-mail error"), blank=True)
-    email_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
-    # While a failed send waits out its backoff the sweeper leaves it alone.
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -168,7 +156,7 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["recipient", "read_at"]),
             models.Index(fields=["recipient", "-created_at"]),
-            models.Index(fields=["email_status", "created_at"]),
+            models.Index(fields=["send_status", "created_at"], name="notification_outbox_idx"),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ Callers run it inside the transaction of the change that caused it, so the
 notification rows commit or roll back together with that change (a
 transactional outbox). E-mail delivery is enqueued only after commit; if the
 broker is down at that moment the row simply stays `pending` and the sweeper
-(`dealership.tasks.sweep_pending_notifications`) enqueues it later.
+(`dealership.outbox.sweep`) enqueues it later.
 
 Who hears what: nobody who cannot see the target (each app registers the
 same permission function that guards the target's page, see
@@ -17,7 +17,6 @@ when shown, and an e-mail in the recipient's language when sent.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,10 +27,10 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 
+from . import outbox
+from .i18n import message_of
 from .models import Notification
 from .versions import bump
-
-logger = logging.getLogger(__name__)
 
 # model class → check(user, obj) -> bool, registered by each app in ready().
 _VISIBILITY: dict[type[models.Model], Callable[[Any, Any], bool]] = {}
@@ -94,16 +93,21 @@ def still_visible(user: Any, rows: Iterable[Notification]) -> set[int]:
 def portable(value: Any) -> Any:
     """A JSON-safe form of a template or argument that stays translatable.
 
-    Lazy strings made by gettext_lazy / pgettext_lazy keep their message id
-    (and context) so the reader's language is chosen when the text is shown;
-    anything else is stored as its text. tests/dealership/test_notify.py pins
-    the Django behaviour this relies on.
+    A text made by `dealership.i18n.gettext_lazy` / `pgettext_lazy` is stored
+    as its message id (and context), `{"t": [msgid]}` or `{"t": [context,
+    msgid]}`, so the reader's language is chosen when it is shown
+    (`dealership.models.render_portable`); anything else is stored as its
+    text. A lazy text made any other way cannot say what it translates, and
+    is refused rather than stored in the writer's language.
     """
     if isinstance(value, Promise):
-        args = getattr(value, "_args", ())
-        if 1 <= len(args) <= 2 and all(isinstance(arg, str) for arg in args):
-            return {"t": list(args)}
-        return str(value)
+        message = message_of(value)
+        if message is None:
+            raise TypeError(
+                f"Cannot store {value!r} translatable: make the texts of notifications and timeline rows "
+                "with dealership.i18n.gettext_lazy / pgettext_lazy."
+            )
+        return {"t": list(message)}
     if isinstance(value, int | float | str) or value is None:
         return value
     if isinstance(value, dict):
@@ -153,16 +157,14 @@ def notify(
                 url=url,
                 target_type=target_type,
                 target_id=target.pk if target is not None else None,
-                email_status=Notification.EmailStatus.PENDING if wants_email else Notification.EmailStatus.SKIPPED,
+                send_status=Notification.SendStatus.PENDING if wants_email else Notification.SendStatus.SKIPPED,
             )
         )
     if not rows:
         return []
     created = Notification.objects.bulk_create(rows)
     bump(*(f"notified:{row.recipient_id}" for row in rows))  # their bells' ETags
-    pending_ids = [n.pk for n in created if n.email_status == Notification.EmailStatus.PENDING]
-    if pending_ids:
-        transaction.on_commit(lambda: enqueue_email_delivery(pending_ids))
+    outbox.enqueue_on_commit(Notification, [n.pk for n in created if n.send_status == Notification.SendStatus.PENDING])
     return created
 
 
@@ -177,14 +179,3 @@ def mark_read(user: Any, *, notification_ids: Iterable[int] | None = None) -> in
         if changed:
             bump(f"notified:{user.pk}")
     return changed
-
-
-def enqueue_email_delivery(notification_ids: Iterable[int]) -> None:
-    """Hand e-mail delivery to Celery; a broker failure leaves the rows pending."""
-    from .tasks import deliver_notification
-
-    for notification_id in notification_ids:
-        try:
-            deliver_notification.delay(notification_id)
-        except Exception:
-            logger.warning("Broker unavailable; notification %s stays pending", notification_id, exc_info=True)

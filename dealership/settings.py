@@ -46,12 +46,13 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "template_partials",
-    "django_filters",
     "csp",
     "dealership",
     "accounts",
+    "customers",
     "repairs",
     "feedback",
+    "events",
     "goals",
 ]
 
@@ -61,11 +62,11 @@ MIDDLEWARE = [
     # Refuses an oversized body (413) or a NUL in any input (400) with a page
     # instead of a 500. Before SessionMiddleware, which must not see a cookie
     # with a NUL, and so before CsrfViewMiddleware, the first to read the body.
-    "dealership.middleware_input.RequestInputMiddleware",
+    "dealership.middleware.RequestInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # An unchanged htmx refresh of a polled screen gets its 304 here, from the
     # session and the version tokens in the cache: nothing below runs for it.
-    "dealership.middleware_polling.PolledScreenMiddleware",
+    "dealership.middleware.PolledScreenMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -233,7 +234,7 @@ SURVEY_DELAY_HOURS = env.float("SURVEY_DELAY_HOURS", default=24)
 SURVEY_VALID_DAYS = env.int("SURVEY_VALID_DAYS", default=30)
 SURVEY_REQUESTS_PER_MINUTE = env.int("SURVEY_REQUESTS_PER_MINUTE", default=30)
 
-# Cross-department loops (repairs): an undecided customer approval alerts the
+# Approvals and status links (repairs): an undecided customer approval alerts the
 # sales owner and the advisor again after this many minutes (once); the
 # customer's status link works until this many days after delivery; the
 # public status page answers this many requests per minute per address.
@@ -271,7 +272,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300.0,
     },
     "send-event-reminders": {
-        "task": "goals.tasks.send_event_reminders",
+        "task": "events.tasks.send_event_reminders",
         "schedule": 3600.0,
     },
     # Daily at 00:20 local time: the trend charts' KPI snapshots (recent days recomputed).

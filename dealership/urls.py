@@ -18,9 +18,11 @@ urlpatterns = [
     path("accounts/", include("accounts.allauth_urls")),  # before allauth's: switches its e-mail page off
     path("accounts/", include("allauth.urls")),
     path("staff/", include("accounts.urls")),
+    path("customers/", include("customers.urls")),
     path("jobs/", include("repairs.urls")),
     path("voice/", include("feedback.urls")),
-    path("team/", include("goals.urls")),
+    path("team/", include("events.urls")),  # events and goals share /team/: events/, calendar/, organisers/ …
+    path("team/", include("goals.urls")),  # … and kpis/, goals/
     path("admin/", admin.site.urls),
 ]
 # `make bench` only (settings.BENCHMARK_VIEWS): the floors every screen is measured against.

@@ -37,7 +37,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth import HASH_SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -115,8 +115,6 @@ def cached_viewer(request: Any) -> dict[str, Any] | None:
     None when there is no session, the viewer is not cached, or the session
     belongs to an older password (the session hash no longer matches).
     """
-    from django.contrib.auth import SESSION_KEY
-
     session = getattr(request, "session", None)
     user_id = session.get(SESSION_KEY) if session is not None else None
     if not user_id:

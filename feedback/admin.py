@@ -13,7 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from repairs.admin import HistoryInline, ReadOnlyAdmin
+from dealership import outbox
+from dealership.admin_helpers import HistoryInline, ReadOnlyAdmin
 
 from . import services
 from .models import CustomerVoice, SurveyInvitation, SurveyOptOut, SurveyResponse, VoiceEvent, VoiceStatus
@@ -21,8 +22,8 @@ from .models import CustomerVoice, SurveyInvitation, SurveyOptOut, SurveyRespons
 
 @admin.register(SurveyInvitation)
 class SurveyInvitationAdmin(ReadOnlyAdmin):
-    list_display = ["job", "customer", "language", "email_status", "skip_reason", "attempts", "sent_at", "answered_at"]
-    list_filter = ["email_status", "skip_reason", "language"]
+    list_display = ["job", "customer", "language", "send_status", "skip_reason", "attempts", "sent_at", "answered_at"]
+    list_filter = ["send_status", "skip_reason", "language"]
     search_fields = ["job__number", "customer__name", "customer__name_kana"]
     list_select_related = ["job", "customer"]
     readonly_fields = [
@@ -32,12 +33,12 @@ class SurveyInvitationAdmin(ReadOnlyAdmin):
         "created_at",
         "expires_at",
         "survey_link",
-        "email_status",
+        "send_status",
         "skip_reason",
         "attempts",
         "next_attempt_at",
         "claimed_at",
-        "error",
+        "last_error",
         "sent_at",
         "opened_at",
         "answered_at",
@@ -52,9 +53,12 @@ class SurveyInvitationAdmin(ReadOnlyAdmin):
         url = f"{settings.SITE_URL}{services.survey_path(invitation)}"
         return format_html('<a href="{}">{}</a>', url, url)
 
+    # Only the invitation's sending state changes, which no polled screen
+    # shows; the send itself puts "survey sent" on the job's timeline, which
+    # tells the job's screens.
     @admin.action(description=_("Send the e-mail again (failed ones only)"))
     def retry_email(self, request, queryset) -> None:
-        count = services.retry_failed_survey_emails(list(queryset.values_list("pk", flat=True)))
+        count = outbox.retry_failed(SurveyInvitation, queryset.values_list("pk", flat=True))
         self.message_user(request, _("%(count)d e-mail(s) queued again.") % {"count": count})
 
 

@@ -22,7 +22,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from accounts.models import Role, User
-from dealership.models import Branch, Customer, Notification
+from customers.models import Customer
+from dealership.models import Branch, Notification
 from repairs.models import FINISHED_STATUSES, JobKind, RepairJob, Status
 from repairs.services import assign_technician, change_status, create_job
 
@@ -30,7 +31,6 @@ from . import services
 from .models import (
     ACTIVE_VOICE_STATUSES,
     CustomerVoice,
-    EmailStatus,
     SurveyInvitation,
     VoiceCategory,
     VoiceSource,
@@ -170,8 +170,8 @@ def seed(data: dict, rng: random.Random) -> dict:
     Notification.objects.filter(created_at__gte=started).exclude(
         target_type=ContentType.objects.get_for_model(CustomerVoice), target_id__in=active
     ).update(read_at=now)
-    Notification.objects.filter(email_status=Notification.EmailStatus.PENDING).update(
-        email_status=Notification.EmailStatus.SKIPPED
+    Notification.objects.filter(send_status=Notification.SendStatus.PENDING).update(
+        send_status=Notification.SendStatus.SKIPPED
     )
     return {
         "past_visits": visits,
@@ -268,7 +268,7 @@ def _surveys(rng: random.Random) -> tuple[int, int, SurveyInvitation | None]:
     for index, job in enumerate(jobs):
         sent_at = job.delivered_at + delay
         invitation, _created = services.create_invitation(job, at=sent_at, deliver=False)
-        if invitation.email_status != EmailStatus.PENDING:
+        if invitation.send_status != SurveyInvitation.SendStatus.PENDING:
             continue
         services.record_survey_sent(invitation, at=sent_at + timedelta(minutes=1))
         if left_open.get(job.branch_id) is job:

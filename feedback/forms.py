@@ -4,9 +4,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from customers.models import Customer
 from dealership import dates
-from dealership.models import Customer
-from repairs.forms import IdChoiceField
+from dealership.forms import IdChoiceField
 from repairs.models import RepairJob
 
 from .models import VoiceCategory, VoiceSource, VoiceStatus
@@ -125,7 +125,3 @@ class ResolveVoiceForm(forms.Form):
 
 class FollowUpForm(forms.Form):
     note = forms.CharField(label=_("What the customer said (optional)"), required=False, max_length=500)
-
-
-class ShakenExpiryForm(forms.Form):
-    shaken_expiry = dates.DateField(label=_("Shaken expiry (車検満了日)"), required=False)

@@ -12,21 +12,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
+from customers.models import Customer
 from dealership.dates import validate_in_range
-from dealership.models import Branch, Customer, Language
+from dealership.i18n import gettext_lazy as _
+from dealership.models import Branch, Language, OutboxMessage
 from repairs.models import RepairJob
-
-
-class EmailStatus(models.TextChoices):
-    """The survey e-mail's outbox states, as on `dealership.models.Notification`."""
-
-    SKIPPED = "skipped", _("not sent")
-    PENDING = "pending", _("pending")
-    SENDING = "sending", _("sending")
-    SENT = "sent", _("sent")
-    FAILED = "failed", _("failed")
 
 
 class SkipReason(models.TextChoices):
@@ -34,7 +25,7 @@ class SkipReason(models.TextChoices):
     OPTED_OUT = "opted_out", _("customer asked for no more surveys")
 
 
-class SurveyInvitation(models.Model):
+class SurveyInvitation(OutboxMessage):
     """One survey per delivered job, and the state of its e-mail (an outbox row).
 
     The link carries `token` signed with its own salt: the random token makes it
@@ -44,6 +35,8 @@ class SurveyInvitation(models.Model):
     response-rate figures can count them.
     """
 
+    delivery_task = "feedback.tasks.deliver_survey_invitation"
+
     job = models.OneToOneField(
         RepairJob, on_delete=models.CASCADE, related_name="survey_invitation", verbose_name=_("job")
     )
@@ -52,17 +45,8 @@ class SurveyInvitation(models.Model):
     )
     token = models.CharField(max_length=64, unique=True, editable=False)
     language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.JA)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
-    email_status = models.CharField(
-        _("e-mail status"), max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
-    )
     skip_reason = models.CharField(_("why not sent"), max_length=20, choices=SkipReason.choices, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("e-mail attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
-    error = models.TextField(_("last e-mail error"), blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     opened_at = models.DateTimeField(_("first opened at"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
 
@@ -71,7 +55,7 @@ class SurveyInvitation(models.Model):
         verbose_name = _("survey invitation")
         verbose_name_plural = _("survey invitations")
         indexes = [
-            models.Index(fields=["email_status", "created_at"], name="survey_outbox_idx"),
+            models.Index(fields=["send_status", "created_at"], name="survey_outbox_idx"),
             # The KPI figures count invitations over a period (goals.metrics).
             models.Index(fields=["created_at"], name="survey_created_idx"),
         ]

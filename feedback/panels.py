@@ -1,4 +1,5 @@
-"""The customer-voice panel of the home page: my voice and recovery items, due first."""
+"""The customer-voice panels: the home page's (my voice and recovery items, due first)
+and the customer's page's (surveys, answers, voice items)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,31 @@ def home_panels(user: User) -> list[dict]:
             "counts": counts,
         }
     ]
+
+
+def customer_panels(user: User, customer) -> list[dict]:
+    """The customer's page (customers/): surveys, survey answers and what the customer told us."""
+    history = selectors.customer_history(customer)
+    panels = [
+        {
+            "slot": "facts",
+            "order": 10,
+            "template": "feedback/partials/customer_surveys_fact.html",
+            "opted_out": history["opted_out"],
+        },
+        {
+            "slot": "side",
+            "order": 30,
+            "template": "feedback/partials/customer_voice.html",
+            "voice_items": history["voice_items"],
+        },
+        {
+            "slot": "side",
+            "order": 40,
+            "template": "feedback/partials/customer_responses.html",
+            "responses": history["responses"],
+        },
+    ]
+    if permissions.can_record_voice(user):
+        panels.append({"slot": "actions", "order": 10, "template": "feedback/partials/customer_actions.html"})
+    return panels

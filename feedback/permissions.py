@@ -2,7 +2,7 @@
 
 Everyone sees only their branch unless they see all branches; a user who may
 not see an item or a customer gets 404, one who may see but not act gets 403.
-Contact details follow repairs' rule (`can_see_customer_contact`).
+Customers, their contact details and vehicles follow customers.permissions.
 """
 
 from __future__ import annotations
@@ -13,22 +13,18 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
+from customers.permissions import can_see_customer  # noqa: F401 - the voice services ask it here
+from dealership.scopes import sees_row
 
 # Roles that lead the branch's follow-up of what customers say: they may act on
 # any voice item of the branch, not only the ones they are on.
 VOICE_LEADS = frozenset({Role.SERVICE_ADVISOR, Role.MANAGER})
 # "Customer followed up" is the sales side's confirmation.
 FOLLOW_UP_ROLES = frozenset({Role.SALES_REP, Role.MANAGER})
-# Statutory-inspection dates are kept by the people who plan calls and bookings.
-VEHICLE_EDITORS = frozenset({Role.SALES_REP, Role.SERVICE_ADVISOR, Role.MANAGER})
-
-
-def sees_branch(user: User, branch_id: int | None) -> bool:
-    return bool(user.is_authenticated and (user.sees_all_branches or (branch_id and branch_id == user.branch_id)))
 
 
 def can_see_voice(user: User, voice) -> bool:
-    return sees_branch(user, voice.branch_id)
+    return sees_row(user, voice)
 
 
 def can_record_voice(user: User) -> bool:
@@ -53,14 +49,6 @@ def can_confirm_follow_up(user: User, voice) -> bool:
     return can_see_voice(user, voice) and user.role in FOLLOW_UP_ROLES
 
 
-def can_see_customer(user: User, customer) -> bool:
-    return sees_branch(user, customer.branch_id)
-
-
-def can_edit_shaken_expiry(user: User, vehicle) -> bool:
-    return can_see_customer(user, vehicle.customer) and user.role in VEHICLE_EDITORS
-
-
 def can_see_results(user: User) -> bool:
     """Both departments read the same figures (no ranking of people anywhere)."""
     return bool(user.is_authenticated and (user.branch_id or user.sees_all_branches))
@@ -76,12 +64,5 @@ def navigation_items(user: User) -> list[dict[str, Any]]:
             "label": _("Customer voice"),
             "icon": "megaphone",
             "name": "voice_list",
-        },
-        {
-            "url": reverse("feedback:customer_search"),
-            # The wiring names this app's menu "Customers": the item says what it does.
-            "label": _("Find a customer"),
-            "icon": "person-vcard",
-            "name": "customers",
         },
     ]

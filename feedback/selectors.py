@@ -9,23 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts.models import Role, User
+from customers.models import Customer
 from dealership import dates
-from dealership.models import Branch, Customer
-from repairs.models import JobEvent, JobKind, RepairJob
+from dealership.models import Branch
+from dealership.scopes import may_see_branch, scope_to
+from repairs.models import JobKind
 
 from .models import (
     ACTIVE_VOICE_STATUSES,
     PASSIVE_MIN,
     PROMOTER_MIN,
     CustomerVoice,
-    EmailStatus,
     SkipReason,
     SurveyInvitation,
+    SurveyOptOut,
     SurveyResponse,
     VoiceCategory,
     VoiceSource,
@@ -43,6 +45,10 @@ def _parse_id(value: str | None) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 19 else None
 
 
+# Hand-written, not a django-filter FilterSet: the period is a preset or typed
+# dates (refused dates fall back to the preset with a notice for the user),
+# and the same filters apply to answers and to invitations, each by its own
+# time field, in several aggregates — a FilterSet filters one queryset.
 @dataclass(frozen=True)
 class ResultFilters:
     period: str = DEFAULT_PERIOD  # "30" | "90" | "365" | "custom"
@@ -112,16 +118,8 @@ class ResultFilters:
         return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
 
 
-def visible_branch_ids(user: User) -> list[int] | None:
-    """None means every branch."""
-    return None if user.sees_all_branches else [user.branch_id]
-
-
-def _job_filter(user: User, filters: ResultFilters, prefix: str) -> Q:
+def _job_filter(filters: ResultFilters, prefix: str) -> Q:
     q = Q()
-    branches = visible_branch_ids(user)
-    if branches is not None:
-        q &= Q(**{f"{prefix}branch_id__in": branches})
     if filters.branch:
         q &= Q(**{f"{prefix}branch_id": filters.branch})
     if filters.kind:
@@ -134,9 +132,10 @@ def _job_filter(user: User, filters: ResultFilters, prefix: str) -> Q:
 
 
 def responses_for(user: User, filters: ResultFilters) -> QuerySet[SurveyResponse]:
-    return SurveyResponse.objects.filter(
-        _job_filter(user, filters, "job__"), submitted_at__gte=filters.since, submitted_at__lt=filters.until
+    rows = SurveyResponse.objects.filter(
+        _job_filter(filters, "job__"), submitted_at__gte=filters.since, submitted_at__lt=filters.until
     )
+    return scope_to(rows, user, "job__branch")
 
 
 def nps_of(promoters: int, detractors: int, total: int) -> int | None:
@@ -175,11 +174,15 @@ def results(user: User, filters: ResultFilters) -> dict:
     ):
         row["nps"] = nps_of(row["promoters"], row["detractors"], row["count"])
         trend.append(row)
-    invitations = SurveyInvitation.objects.filter(
-        _job_filter(user, filters, "job__"), created_at__gte=filters.since, created_at__lt=filters.until
+    invitations = scope_to(
+        SurveyInvitation.objects.filter(
+            _job_filter(filters, "job__"), created_at__gte=filters.since, created_at__lt=filters.until
+        ),
+        user,
+        "job__branch",
     ).aggregate(
         total=Count("id"),
-        sent=Count("id", filter=Q(email_status=EmailStatus.SENT)),
+        sent=Count("id", filter=Q(send_status=SurveyInvitation.SendStatus.SENT)),
         answered=Count("id", filter=Q(answered_at__isnull=False)),
         no_email=Count("id", filter=Q(skip_reason=SkipReason.NO_EMAIL)),
         opted_out=Count("id", filter=Q(skip_reason=SkipReason.OPTED_OUT)),
@@ -214,14 +217,10 @@ def response_page_rows(user: User, filters: ResultFilters) -> QuerySet[SurveyRes
 
 def filter_choices(user: User) -> dict:
     """Branches and people the filters offer (two queries whatever the data)."""
-    branches = Branch.objects.order_by("code")
-    staff = User.objects.filter(is_active=True, role__in=[Role.SALES_REP, Role.TECHNICIAN]).order_by("display_name")
-    if not user.sees_all_branches:
-        branches = branches.filter(pk=user.branch_id)
-        staff = staff.filter(branch_id=user.branch_id)
-    staff = list(staff.only("pk", "display_name", "role"))
+    staff = scope_to(User.objects.filter(is_active=True, role__in=[Role.SALES_REP, Role.TECHNICIAN]), user)
+    staff = list(staff.order_by("display_name").only("pk", "display_name", "role"))
     return {
-        "branches": list(branches),
+        "branches": [branch for branch in Branch.objects.order_by("code") if may_see_branch(user, branch.pk)],
         "sales_reps": [person for person in staff if person.role == Role.SALES_REP],
         "technicians": [person for person in staff if person.role == Role.TECHNICIAN],
         "kinds": JobKind.choices,
@@ -232,10 +231,7 @@ def filter_choices(user: User) -> dict:
 
 
 def voice_visible_to(user: User) -> QuerySet[CustomerVoice]:
-    qs = CustomerVoice.objects.all()
-    if not user.sees_all_branches:
-        qs = qs.filter(branch_id=user.branch_id)
-    return qs
+    return scope_to(CustomerVoice.objects.all(), user)
 
 
 def get_voice_for_user(user: User, pk: int) -> CustomerVoice:
@@ -256,6 +252,12 @@ def get_voice_for_user(user: User, pk: int) -> CustomerVoice:
     )
 
 
+# Hand-written like repairs.selectors.JobFilters, the other list screen's
+# filters (which a FilterSet would slow down, see there), so the portal reads
+# list filters one way. As a FilterSet, four of its six parameters would be
+# custom methods anyway: no status means "still active" and "all" means any,
+# "mine" is relative to the viewer, "overdue" is forced by its screen, and the
+# checkboxes send "1", which Django's boolean widget does not read.
 @dataclass(frozen=True)
 class VoiceFilters:
     status: str = ""  # "" = still active
@@ -332,42 +334,13 @@ def voice_history(voice: CustomerVoice):
 # --- The customer's page ------------------------------------------------------------------------------------
 
 
-def customers_visible_to(user: User) -> QuerySet[Customer]:
-    qs = Customer.objects.all()
-    if not user.sees_all_branches:
-        qs = qs.filter(branch_id=user.branch_id)
-    return qs
-
-
-def get_customer_for_user(user: User, pk: int) -> Customer:
-    return customers_visible_to(user).select_related("branch", "sales_owner", "survey_opt_out").get(pk=pk)
-
-
-# Timeline kinds that tell of approvals and leads (their models belong to repairs;
-# their history is on the job's timeline, which the customer's page reads).
-APPROVAL_KINDS = (JobEvent.Kind.APPROVAL_REQUESTED, JobEvent.Kind.APPROVAL_DECIDED)
-LEAD_KINDS = (JobEvent.Kind.LEAD_FLAGGED, JobEvent.Kind.LEAD_UPDATED)
-
-
 def customer_history(customer: Customer) -> dict:
-    """Everything both departments know about one customer, newest first, in a fixed number of queries."""
-    events = JobEvent.objects.select_related("by").order_by("-at", "-id")
-    jobs = list(
-        RepairJob.objects.filter(customer=customer)
-        .select_related("vehicle", "technician", "sales_owner", "branch")
-        .prefetch_related(Prefetch("events", queryset=events, to_attr="timeline"))
-        .order_by("-received_at", "-id")
-    )
-    loops = list(
-        JobEvent.objects.filter(job__customer=customer, kind__in=[*APPROVAL_KINDS, *LEAD_KINDS])
-        .select_related("by", "job")
-        .order_by("-at", "-id")
-    )
+    """What the customer said and answered, newest first, for their page (customers/, through panels.py).
+
+    Three queries whatever the number of answers and items.
+    """
     return {
-        "vehicles": list(customer.vehicles.order_by("shaken_expiry", "pk")),
-        "jobs": jobs,
-        "approvals": [event for event in loops if event.kind in APPROVAL_KINDS],
-        "leads": [event for event in loops if event.kind in LEAD_KINDS],
+        "opted_out": SurveyOptOut.objects.filter(customer=customer).exists(),
         "responses": list(
             SurveyResponse.objects.filter(job__customer=customer).select_related("job").order_by("-submitted_at")
         ),
@@ -377,17 +350,3 @@ def customer_history(customer: Customer) -> dict:
             .order_by("-created_at", "-id")
         ),
     }
-
-
-def search_customers(user: User, term: str, *, limit: int = 30) -> list[Customer]:
-    """Customers by name (kanji or kana), phone or plate, for the customer search page."""
-    term = term.strip()[:50]
-    qs = customers_visible_to(user).select_related("branch").order_by("name_kana", "name")
-    if term:
-        qs = qs.filter(
-            Q(name__icontains=term)
-            | Q(name_kana__icontains=term)
-            | Q(phone__icontains=term)
-            | Q(vehicles__plate_number__icontains=term)
-        ).distinct()
-    return list(qs[:limit])

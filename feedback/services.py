@@ -2,15 +2,14 @@
 fields, write history (VoiceEvent, and the job's timeline through
 `repairs.services.record_event`) and call `notify()` inside the transaction.
 
-The survey e-mail is an outbox like the staff notifications: the invitation
-row is written first, the e-mail is enqueued after commit, a worker claims the
-row with a conditional UPDATE (pending → sending), and the sweeper re-enqueues
-rows the broker never got or a dead worker left behind.
+The survey invitation is an outbox row like the staff notifications: the
+row is written first and its e-mail leaves through `dealership.outbox`
+(claim, send, backoff, sweep); this module only says how a survey e-mail is
+written and what its sending puts on the job's timeline.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,22 +19,22 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from dealership import dates, versions
+from customers.models import Customer
+from dealership import outbox
 from dealership.emails import send_templated_email
-from dealership.models import Customer, Notification, Vehicle
+from dealership.i18n import gettext_lazy as _
+from dealership.models import Notification
+from dealership.updates import save_changed
 from repairs.models import JobEvent, RepairJob, Status
 from repairs.services import advisors_for, record_event
 
 from . import permissions
 from .models import (
     CustomerVoice,
-    EmailStatus,
     SkipReason,
     SurveyInvitation,
     SurveyOptOut,
@@ -47,12 +46,9 @@ from .models import (
     is_low_score,
 )
 
-logger = logging.getLogger(__name__)
-
 # The survey link's own salt: a token signed for anything else (a status link,
 # a password reset) is refused here, and the other way round.
 SURVEY_SALT = "feedback.survey-invitation"
-MAX_EMAIL_ATTEMPTS = 5
 # Recovery items are due within two days: the customer was unhappy.
 RECOVERY_DUE_DAYS = 2
 
@@ -191,78 +187,31 @@ def create_invitation(
                 language=customer.language,
                 created_at=now,
                 expires_at=now + timedelta(days=settings.SURVEY_VALID_DAYS),
-                email_status=EmailStatus.SKIPPED if skip else EmailStatus.PENDING,
+                send_status=SurveyInvitation.SendStatus.SKIPPED if skip else SurveyInvitation.SendStatus.PENDING,
                 skip_reason=skip,
             )
     except IntegrityError:
         # Another run invited this job a moment ago: theirs is the one.
         return SurveyInvitation.objects.get(job=job), False
     if not skip and deliver:
-        transaction.on_commit(lambda: enqueue_survey_email([invitation.pk]))
+        outbox.enqueue_on_commit(SurveyInvitation, [invitation.pk])
     return invitation, True
 
 
-def enqueue_survey_email(invitation_ids: list[int]) -> None:
-    """Hand the e-mails to Celery; a broker failure leaves the rows pending for the sweeper."""
-    from .tasks import deliver_survey_invitation
-
-    for invitation_id in invitation_ids:
-        try:
-            deliver_survey_invitation.delay(invitation_id)
-        except Exception:
-            logger.warning("Broker unavailable; survey invitation %s stays pending", invitation_id, exc_info=True)
-
-
-def claim_survey_email(invitation_id: int) -> bool:
-    """pending → sending for exactly one worker; the attempt is counted at the claim."""
-    return bool(
-        SurveyInvitation.objects.filter(pk=invitation_id, email_status=EmailStatus.PENDING).update(
-            email_status=EmailStatus.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
-        )
-    )
-
-
-class SurveyEmailRetry(Exception):
-    """The send failed transiently; retry after `countdown` seconds."""
-
-    def __init__(self, countdown: int, error: str) -> None:
-        super().__init__(error)
-        self.countdown = countdown
-
-
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OSError,)  # smtplib.SMTPException is an OSError
-
-
 def send_survey_email(invitation_id: int) -> str:
-    """Claim, send in the customer's language, mark sent (and put it on the job's timeline).
+    """Send one survey e-mail through the outbox (`dealership.outbox.deliver`), in the customer's language.
 
-    Returns "not-pending" when another worker has it or it is done, "sent",
-    or "failed" after the last attempt; raises SurveyEmailRetry with the
-    backoff when the SMTP server or the network failed and attempts remain.
+    Returns "not-pending", "sent" or "failed"; raises `outbox.RetryLater`
+    when attempts remain after a transient failure. Being sent puts "survey
+    sent" on the job's timeline.
     """
-    if not claim_survey_email(invitation_id):
-        return "not-pending"
-    invitation = SurveyInvitation.objects.select_related("job", "job__vehicle", "job__branch", "customer").get(
-        pk=invitation_id
+    return outbox.deliver(
+        SurveyInvitation,
+        invitation_id,
+        _send,
+        related=["job", "job__vehicle", "job__branch", "customer"],
+        on_sent=_put_sent_on_timeline,
     )
-    try:
-        _send(invitation)
-    except TRANSIENT_ERRORS as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        rows = SurveyInvitation.objects.filter(pk=invitation_id)
-        if invitation.attempts >= MAX_EMAIL_ATTEMPTS:
-            rows.update(email_status=EmailStatus.FAILED, error=error)
-            logger.error("Survey invitation %s failed after %s attempts: %s", invitation_id, invitation.attempts, error)
-            return "failed"
-        countdown = settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (invitation.attempts - 1)
-        rows.update(
-            email_status=EmailStatus.PENDING,
-            error=error,
-            next_attempt_at=timezone.now() + timedelta(seconds=countdown),
-        )
-        raise SurveyEmailRetry(countdown, error) from exc
-    record_survey_sent(invitation)
-    return "sent"
 
 
 def _send(invitation: SurveyInvitation) -> None:
@@ -292,57 +241,12 @@ def _send(invitation: SurveyInvitation) -> None:
 
 
 def record_survey_sent(invitation: SurveyInvitation, *, at: datetime | None = None) -> None:
-    """Mark the e-mail sent and put "survey sent" on the delivered job's timeline, once."""
-    now = at or timezone.now()
-    with transaction.atomic():
-        won = SurveyInvitation.objects.filter(
-            pk=invitation.pk, email_status__in=[EmailStatus.SENDING, EmailStatus.PENDING]
-        ).update(email_status=EmailStatus.SENT, sent_at=now, next_attempt_at=None, error="")
-        if not won:
-            return
-        invitation.email_status, invitation.sent_at = EmailStatus.SENT, now
-        record_event(invitation.job, kind=JobEvent.Kind.SURVEY_SENT, by=None, at=now)
+    """Mark the e-mail sent and put "survey sent" on the delivered job's timeline, once (the demo's history)."""
+    outbox.mark_sent(invitation, at=at, on_sent=_put_sent_on_timeline)
 
 
-def sweep_pending_survey_emails(*, now: datetime | None = None) -> int:
-    """Re-enqueue survey e-mails whose enqueue was lost or whose worker died (see dealership.tasks)."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=settings.EMAIL_SWEEP_GRACE_SECONDS)
-    stuck = SurveyInvitation.objects.filter(
-        email_status=EmailStatus.SENDING,
-        claimed_at__lt=now - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT_SECONDS),
-    )
-    stuck.filter(attempts__gte=MAX_EMAIL_ATTEMPTS).update(
-        email_status=EmailStatus.FAILED, error="The worker stopped during every attempt."
-    )
-    stuck.update(email_status=EmailStatus.PENDING)
-    ids = list(
-        SurveyInvitation.objects.filter(email_status=EmailStatus.PENDING, created_at__lt=now - grace)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - grace))
-        .values_list("pk", flat=True)[:1000]
-    )
-    enqueue_survey_email(ids)
-    return len(ids)
-
-
-def retry_failed_survey_emails(invitation_ids: list[int]) -> int:
-    """Send failed survey e-mails again (the admin's action): failed → pending, then enqueued.
-
-    Only the invitation's delivery state changes, which no polled screen
-    shows; the send itself puts "survey sent" on the job's timeline through
-    `record_survey_sent`, which tells the job's screens. Returns how many.
-    """
-    with transaction.atomic():
-        ids = list(
-            SurveyInvitation.objects.select_for_update()
-            .filter(pk__in=invitation_ids, email_status=EmailStatus.FAILED)
-            .values_list("pk", flat=True)
-        )
-        SurveyInvitation.objects.filter(pk__in=ids).update(
-            email_status=EmailStatus.PENDING, attempts=0, next_attempt_at=None
-        )
-        transaction.on_commit(lambda: enqueue_survey_email(ids))
-    return len(ids)
+def _put_sent_on_timeline(invitation: SurveyInvitation) -> None:
+    record_event(invitation.job, kind=JobEvent.Kind.SURVEY_SENT, by=None, at=invitation.sent_at)
 
 
 # --- Answers ------------------------------------------------------------------------------------------------
@@ -464,9 +368,9 @@ def opt_out(invitation: SurveyInvitation) -> SurveyOptOut:
         row, _created = SurveyOptOut.objects.get_or_create(
             customer_id=invitation.customer_id, defaults={"invitation": invitation}
         )
-        SurveyInvitation.objects.filter(customer_id=invitation.customer_id, email_status=EmailStatus.PENDING).update(
-            email_status=EmailStatus.SKIPPED, skip_reason=SkipReason.OPTED_OUT
-        )
+        SurveyInvitation.objects.filter(
+            customer_id=invitation.customer_id, send_status=SurveyInvitation.SendStatus.PENDING
+        ).update(send_status=SurveyInvitation.SendStatus.SKIPPED, skip_reason=SkipReason.OPTED_OUT)
     return row
 
 
@@ -733,13 +637,12 @@ def edit_voice(
     if category not in VoiceCategory.values:
         raise VoiceError(_("Choose a source and a category."))
     wanted = {"title": title[:200], "description": description.strip(), "category": category}
-    changes = {name: value for name, value in wanted.items() if getattr(voice, name) != value}
-    if not changes:
-        return voice
     now = at or timezone.now()
     with transaction.atomic():
-        _touch(voice, dict(changes), at=now)
-        note = ", ".join(str(CustomerVoice._meta.get_field(name).verbose_name) for name in changes)
+        changed = save_changed(voice, wanted, also={"updated_at": now})
+        if not changed:
+            return voice
+        note = ", ".join(str(CustomerVoice._meta.get_field(name).verbose_name) for name in changed)
         VoiceEvent.objects.create(voice=voice, kind=VoiceEvent.Kind.EDITED, by=by, at=now, note=note)
         _voice_on_timeline(voice, by=by, action=_("edited"), at=now)
         notify_voice(
@@ -773,25 +676,6 @@ def confirm_follow_up(voice: CustomerVoice, *, by: User, note: str = "", at: dat
             args={"title": voice.title, "name": by.display_name},
         )
     return voice
-
-
-# --- Vehicles -----------------------------------------------------------------------------------------------
-
-
-def set_shaken_expiry(vehicle: Vehicle, *, shaken_expiry: date | None, by: User) -> Vehicle:
-    """Record the vehicle's next statutory inspection date (車検満了日); sales plan calls around it."""
-    if not permissions.can_edit_shaken_expiry(by, vehicle):
-        raise PermissionDenied
-    if shaken_expiry is not None and not dates.is_in_range(shaken_expiry):
-        raise VoiceError(dates.OUT_OF_RANGE % dates.RANGE)
-    if vehicle.shaken_expiry == shaken_expiry:
-        return vehicle
-    vehicle.shaken_expiry = shaken_expiry
-    vehicle.save(update_fields=["shaken_expiry"])
-    # The date shows on the customer page only (not polled): this bumps nothing
-    # until a polled screen shows it (dealership.versions.VEHICLE_SHOWN).
-    versions.vehicle_changed(vehicle, ["shaken_expiry"])
-    return vehicle
 
 
 def staff_for_voice(branch_id: int):

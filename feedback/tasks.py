@@ -1,4 +1,4 @@
-"""Background work of customer voice: thin adapters around feedback.services.
+"""Background work of customer voice: thin adapters around feedback.services and dealership.outbox.
 
 Tasks take ids and are idempotent: the invitation's one-to-one on the job and
 the conditional claim of its e-mail make a second run (or a second beat) harmless.
@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from dealership import outbox
+
 from . import services
+from .models import SurveyInvitation
 
 
 @shared_task
@@ -22,10 +25,10 @@ def invite_delivered_jobs() -> dict[str, int]:
 def deliver_survey_invitation(self, invitation_id: int) -> str:
     try:
         return services.send_survey_email(invitation_id)
-    except services.SurveyEmailRetry as retry:
-        raise self.retry(exc=retry, countdown=retry.countdown) from retry
+    except outbox.RetryLater as later:
+        raise self.retry(exc=later, countdown=later.countdown) from later
 
 
 @shared_task
 def sweep_pending_survey_emails() -> int:
-    return services.sweep_pending_survey_emails()
+    return outbox.sweep(SurveyInvitation)

@@ -1,11 +1,11 @@
-"""Customer voice screens: the public survey (no login), the shared results,
-the customer's page (顧客カルテ) and the voice items."""
+"""Customer voice screens: the public survey (no login), the shared results
+and the voice items. The customer's page (顧客カルテ) is customers/'; this app
+adds its sections there through panels.py."""
 
 from __future__ import annotations
 
-import csv
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 
 from allauth.account.adapter import get_adapter
@@ -25,9 +25,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dealership.models import Customer, Vehicle
-from repairs.forms import parse_id
-from repairs.permissions import can_see_customer_contact
+from customers.models import Customer
+from customers.selectors import get_customer_for_user
+from dealership.csv_export import csv_response
+from dealership.ids import parse_id
 from repairs.selectors import jobs_visible_to
 
 from . import permissions, selectors, services
@@ -36,7 +37,6 @@ from .forms import (
     EditVoiceForm,
     FollowUpForm,
     ResolveVoiceForm,
-    ShakenExpiryForm,
     SurveyForm,
     VoiceForm,
     VoiceStatusForm,
@@ -272,15 +272,22 @@ DIMENSION_LABELS = {
 }
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+RESULTS_CSV_HEADER = [
+    "submitted_at",
+    "job",
+    "branch",
+    "kind",
+    "sales_owner",
+    "technician",
+    "overall",
+    "explanation",
+    "quality",
+    "timeliness",
+    "nps",
+    "may_contact",
+    "language",
+    "comment",
+]
 
 
 @login_required
@@ -288,131 +295,37 @@ def _cell(value) -> str:
 def results_csv(request: HttpRequest) -> StreamingHttpResponse:
     _require_results(request)
     filters = selectors.ResultFilters.from_query(request.GET)
-    rows = selectors.response_page_rows(request.user, filters)
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff"  # Excel opens UTF-8 (Japanese) correctly only with the BOM
-        yield writer.writerow(
-            [
-                "submitted_at",
-                "job",
-                "branch",
-                "kind",
-                "sales_owner",
-                "technician",
-                "overall",
-                "explanation",
-                "quality",
-                "timeliness",
-                "nps",
-                "may_contact",
-                "language",
-                "comment",
-            ]
+    responses = selectors.response_page_rows(request.user, filters).iterator(chunk_size=500)
+    rows = (
+        (
+            timezone.localtime(response.submitted_at).strftime("%Y-%m-%d %H:%M"),
+            response.job.number,
+            response.job.branch.code,
+            response.job.kind,
+            response.job.sales_owner.display_name if response.job.sales_owner else "",
+            response.job.technician.display_name if response.job.technician else "",
+            response.overall,
+            response.explanation,
+            response.quality,
+            response.timeliness,
+            response.nps,
+            int(response.may_contact),
+            response.language,
+            response.comment,
         )
-        for response in rows.iterator(chunk_size=500):
-            job = response.job
-            yield writer.writerow(
-                [
-                    _cell(value)
-                    for value in (
-                        timezone.localtime(response.submitted_at).strftime("%Y-%m-%d %H:%M"),
-                        job.number,
-                        job.branch.code,
-                        job.kind,
-                        job.sales_owner.display_name if job.sales_owner else "",
-                        job.technician.display_name if job.technician else "",
-                        response.overall,
-                        response.explanation,
-                        response.quality,
-                        response.timeliness,
-                        response.nps,
-                        int(response.may_contact),
-                        response.language,
-                        response.comment,
-                    )
-                ]
-            )
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="survey-responses-{filters.start}-{filters.end}.csv"'
-    return response
+        for response in responses
+    )
+    return csv_response(f"survey-responses-{filters.start}-{filters.end}.csv", RESULTS_CSV_HEADER, rows)
 
 
-# --- The customer's page ------------------------------------------------------------------------------------
+# --- The customer (customers/ owns their page) --------------------------------------------------------------
 
 
 def _get_customer(request: HttpRequest, pk: int) -> Customer:
     try:
-        return selectors.get_customer_for_user(request.user, pk)
+        return get_customer_for_user(request.user, pk)
     except Customer.DoesNotExist:
         raise Http404 from None
-
-
-@login_required
-@require_GET
-def customer_search(request: HttpRequest) -> HttpResponse:
-    term = request.GET.get("q", "").strip()[:50]
-    return render(
-        request,
-        "feedback/customer_search.html",
-        {"q": term, "customers": selectors.search_customers(request.user, term) if term else []},
-    )
-
-
-@login_required
-@require_GET
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = _get_customer(request, pk)
-    history = selectors.customer_history(customer)
-    user = request.user
-    editable = {vehicle.pk for vehicle in history["vehicles"] if _can_edit_vehicle(user, vehicle, customer)}
-    return render(
-        request,
-        "feedback/customer_detail.html",
-        {
-            "customer": customer,
-            "show_contact": can_see_customer_contact(user),
-            "opted_out": hasattr(customer, "survey_opt_out"),
-            "editable_vehicles": editable,
-            "can_record": permissions.can_record_voice(user),
-            **history,
-        },
-    )
-
-
-def _can_edit_vehicle(user, vehicle: Vehicle, customer: Customer) -> bool:
-    vehicle.customer = customer  # already loaded: no query per vehicle
-    return permissions.can_edit_shaken_expiry(user, vehicle)
-
-
-@login_required
-@require_POST
-def vehicle_shaken_expiry(request: HttpRequest, pk: int, vehicle_id: int) -> HttpResponse:
-    customer = _get_customer(request, pk)
-    vehicle = Vehicle.objects.filter(pk=vehicle_id, customer=customer).first()
-    if vehicle is None:
-        raise Http404
-    if not _can_edit_vehicle(request.user, vehicle, customer):
-        raise PermissionDenied
-    form = ShakenExpiryForm(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect("feedback:customer_detail", customer.pk)
-    try:
-        services.set_shaken_expiry(vehicle, shaken_expiry=form.cleaned_data["shaken_expiry"], by=request.user)
-    except services.VoiceError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Shaken expiry of %(vehicle)s saved.") % {"vehicle": vehicle})
-    return redirect(f"{customer_url(customer)}#vehicles")
-
-
-def customer_url(customer: Customer) -> str:
-    return reverse("feedback:customer_detail", args=[customer.pk])
 
 
 # --- Voice items --------------------------------------------------------------------------------------------
@@ -469,7 +382,7 @@ def voice_create(request: HttpRequest) -> HttpResponse:
         customer_id = job.customer_id if job else None
     if customer_id is None:
         messages.info(request, _("Find the customer first, then record what they said from their page."))
-        return redirect("feedback:customer_search")
+        return redirect("customers:customer_search")
     customer = _get_customer(request, customer_id)
     form = VoiceForm(request.POST or None, customer=customer, initial={"job": job_id, "assignee": request.user.pk})
     if request.method == "POST" and form.is_valid():

@@ -4,17 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class GoalsConfig(AppConfig):
     name = "goals"
-    verbose_name = _("Team goals and events")
-
-    def ready(self) -> None:
-        from dealership.notifications import register_visibility
-
-        from . import permissions
-        from .models import ActionItem, TeamEvent
-
-        # notify() tells only people who may open what it links to, by the
-        # same rule as the page itself.
-        register_visibility(TeamEvent, permissions.can_see_event)
-        register_visibility(
-            ActionItem, lambda user, item: permissions.can_see_event(user, item.event), related=("event",)
-        )
+    verbose_name = _("Team goals and KPIs")

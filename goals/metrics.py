@@ -15,8 +15,13 @@ Conventions shared by every metric:
   None, shown as "no data" (never 0, which would read as a real figure).
 - Cancelled jobs are left out of every figure about jobs.
 
-goals reads everyone's data (DESIGN.md: core ← accounts ← repairs ← feedback
-← goals); nobody imports goals.
+goals reads everyone's data (DESIGN.md: core ← accounts ← customers ←
+repairs ← feedback ← events ← goals); nobody imports goals. The team events
+are read through events' selectors, never their models.
+
+The registry sits below goals' own models: `goals.models` imports it (a goal's
+metric), so it reads the manual figures it stores through the app registry
+(`ManualMetric.base`) instead of importing the models back.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
+from django.apps import apps
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -47,7 +53,11 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from dealership.models import Branch
+from events import selectors as events
+from feedback.models import PASSIVE_MIN, PROMOTER_MIN, CustomerVoice, SurveyInvitation, SurveyResponse
+from repairs.models import ApprovalRequest, JobKind, RepairJob, SalesLead, Status
 
 Value = float | None
 
@@ -237,8 +247,6 @@ class AggregateMetric(Metric):
 
 class JobMetric(AggregateMetric):
     def base(self, branch: Branch | None) -> QuerySet:
-        from repairs.models import RepairJob, Status
-
         return _scoped(RepairJob.objects.exclude(status=Status.CANCELLED), branch, "branch")
 
     def drilldown(self, branch: Branch | None, start: date, end: date) -> QuerySet:
@@ -267,8 +275,6 @@ class NewCarDeliveries(JobMetric):
     decimals = 0
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from repairs.models import JobKind, Status
-
         return super().base(branch).filter(kind=JobKind.PDI, status=Status.DELIVERED)
 
     def aggregates(self) -> dict[str, Aggregate]:
@@ -288,8 +294,6 @@ class JobsDelivered(NewCarDeliveries):
     label = _("Jobs delivered")
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from repairs.models import Status
-
         return JobMetric.base(self, branch).filter(status=Status.DELIVERED)
 
 
@@ -413,8 +417,6 @@ class OnTimeRate(JobMetric):
 
 def _comebacks() -> QuerySet:
     """The same vehicle back for a repair or warranty job within COMEBACK_DAYS after delivery."""
-    from repairs.models import JobKind, RepairJob, Status
-
     delivered = OuterRef("delivered_at")
     return (
         RepairJob.objects.filter(vehicle=OuterRef("vehicle"), kind__in=[JobKind.REPAIR, JobKind.WARRANTY])
@@ -440,8 +442,6 @@ class ComebackRate(JobMetric):
     time_field = "delivered_at"
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from repairs.models import Status
-
         return super().base(branch).filter(status=Status.DELIVERED)
 
     # Counted apart, as rows that pass an EXISTS filter: PostgreSQL joins them
@@ -481,8 +481,6 @@ class ResponseMetric(AggregateMetric):
     drilldown_kind = "responses"
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from feedback.models import SurveyResponse
-
         return _scoped(SurveyResponse.objects.all(), branch, "job__branch")
 
     def drilldown(self, branch: Branch | None, start: date, end: date) -> QuerySet:
@@ -516,8 +514,6 @@ class Nps(ResponseMetric):
     decimals = 0
 
     def aggregates(self) -> dict[str, Aggregate]:
-        from feedback.models import PASSIVE_MIN, PROMOTER_MIN
-
         return {
             "answers": Count("pk"),
             "promoters": Count("pk", filter=Q(nps__gte=PROMOTER_MIN)),
@@ -544,9 +540,9 @@ class SurveyResponseRate(AggregateMetric):
     drilldown_kind = "invitations"
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from feedback.models import EmailStatus, SurveyInvitation
-
-        return _scoped(SurveyInvitation.objects.filter(email_status=EmailStatus.SENT), branch, "job__branch")
+        return _scoped(
+            SurveyInvitation.objects.filter(send_status=SurveyInvitation.SendStatus.SENT), branch, "job__branch"
+        )
 
     def aggregates(self) -> dict[str, Aggregate]:
         return {"sent": Count("pk"), "answered": Count("pk", filter=Q(answered_at__isnull=False))}
@@ -572,8 +568,6 @@ class VoiceResolutionTime(AggregateMetric):
     drilldown_kind = "voice"
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from feedback.models import CustomerVoice
-
         return _scoped(CustomerVoice.objects.filter(resolved_at__isnull=False), branch, "branch")
 
     def aggregates(self) -> dict[str, Aggregate]:
@@ -604,8 +598,6 @@ class ApprovalResponseTime(AggregateMetric):
     drilldown_kind = "approvals"
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from repairs.models import ApprovalRequest, Status
-
         decided = ApprovalRequest.objects.filter(
             status__in=[ApprovalRequest.Decision.APPROVED, ApprovalRequest.Decision.DECLINED],
             response_seconds__isnull=False,
@@ -637,8 +629,6 @@ class LeadsFlagged(AggregateMetric):
     decimals = 0
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from repairs.models import SalesLead
-
         return _scoped(SalesLead.objects.all(), branch, "branch")
 
     def aggregates(self) -> dict[str, Aggregate]:
@@ -662,8 +652,6 @@ class LeadConversions(LeadsFlagged):
     time_field = "updated_at"
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from repairs.models import SalesLead
-
         return super().base(branch).filter(status=SalesLead.State.CONVERTED)
 
 
@@ -674,7 +662,7 @@ class CrossDepartmentParticipation(Metric):
     formula = _(
         "Cross-department participation (%) = active staff of the branch who attended a job shadowing or "
         "study session held in the period, not cancelled, that someone of another department attended too "
-        "÷ the branch's active staff × 100 (goals.selectors.cross_department_participation)."
+        "÷ the branch's active staff × 100 (events.selectors.cross_department_participation)."
     )
 
     key = "cross_department_participation"
@@ -683,25 +671,11 @@ class CrossDepartmentParticipation(Metric):
     drilldown_kind = "participants"
 
     def compute(self, branch: Branch | None, start: date, end: date) -> Value:
-        from .selectors import cross_department_participation
-
-        return _percent_or_none(cross_department_participation(branch, *bounds(start, end)).rate)
+        return _percent_or_none(events.cross_department_participation(branch, *bounds(start, end)).rate)
 
     def daily(self, branch: Branch | None, start: date, end: date) -> dict[date, Value]:
         """Only days with a session need the full figure; any other day is 0 % (or no data without staff)."""
-        from accounts.models import User
-
-        from .models import CROSS_DEPARTMENT_KINDS, TeamEvent
-
-        start_at, end_at = bounds(start, end)
-        sessions = TeamEvent.objects.filter(
-            kind__in=CROSS_DEPARTMENT_KINDS, cancelled_at__isnull=True, starts_at__gte=start_at, starts_at__lt=end_at
-        )
-        session_days = set(
-            _scoped(sessions, branch, "branch")
-            .annotate(day=TruncDate("starts_at", tzinfo=timezone.get_current_timezone()))
-            .values_list("day", flat=True)
-        )
+        session_days = events.cross_department_session_days(branch, *bounds(start, end))
         has_staff = _scoped(User.objects.filter(is_active=True, branch__isnull=False), branch, "branch").exists()
         quiet = 0.0 if has_staff else None
         return {
@@ -710,21 +684,7 @@ class CrossDepartmentParticipation(Metric):
         }
 
     def drilldown(self, branch: Branch | None, start: date, end: date) -> QuerySet:
-        from .models import CROSS_DEPARTMENT_KINDS, EventParticipant
-
-        start_at, end_at = bounds(start, end)
-        rows = EventParticipant.objects.filter(
-            attended=True,
-            event__kind__in=CROSS_DEPARTMENT_KINDS,
-            event__cancelled_at__isnull=True,
-            event__starts_at__gte=start_at,
-            event__starts_at__lt=end_at,
-        )
-        return (
-            _scoped(rows, branch, "event__branch")
-            .select_related("event", "user", "event__branch")
-            .order_by("-event__starts_at", "event_id", "user__display_name")
-        )
+        return events.cross_department_attendances(branch, *bounds(start, end))
 
 
 def _percent_or_none(rate: float | None) -> Value:
@@ -745,9 +705,9 @@ class ManualMetric(AggregateMetric):
     decimals = 0
 
     def base(self, branch: Branch | None) -> QuerySet:
-        from .models import ManualKpiValue
-
-        return _scoped(ManualKpiValue.objects.filter(metric=self.key), branch, "branch")
+        # Looked up, not imported: goals.models imports this registry (see the module's docstring).
+        values = apps.get_model("goals", "ManualKpiValue").objects.filter(metric=self.key)
+        return _scoped(values, branch, "branch")
 
     def time_range(self, start: date, end: date) -> tuple[date, date]:
         return start, end  # a DateField: whole days, no time zone

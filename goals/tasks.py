@@ -1,4 +1,4 @@
-"""Periodic work of team life. Tasks are thin adapters over services."""
+"""Periodic work of the shared goals. Tasks are thin adapters over services."""
 
 from __future__ import annotations
 
@@ -8,14 +8,6 @@ from . import services
 
 
 @shared_task
-def send_event_reminders() -> int:
-    """Hourly: remind people of the events starting within the next day (once per event and person)."""
-    return services.send_event_reminders()
-
-
-@shared_task
 def take_kpi_snapshots() -> int:
     """Daily: store each metric's daily figures for the trend charts (recent days recomputed; idempotent)."""
-    from . import kpi_services
-
-    return kpi_services.take_daily_snapshots()
+    return services.take_daily_snapshots()

@@ -6,36 +6,23 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
+from dealership.admin_helpers import HistoryInline, ReadOnlyAdmin
 
 from . import services
-from .models import Attachment, JobEvent, JobMessage, JobReadMarker, RepairJob, Status
-
-
-class HistoryInline(admin.TabularInline):
-    """History is written by the services only: shown, never added or edited here."""
-
-    extra = 0
-    can_delete = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never written here: rows that the portal's screens show change only
-    through their services, which tell those screens (dealership.versions)."""
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from .approvals import record_approval_decision
+from .leads import update_lead
+from .models import (
+    ApprovalRequest,
+    Attachment,
+    CustomerStatusLink,
+    JobEvent,
+    JobMessage,
+    JobReadMarker,
+    RepairJob,
+    SalesLead,
+    Status,
+)
+from .status_links import revoke_status_link
 
 
 class JobEventInline(HistoryInline):
@@ -200,9 +187,7 @@ class JobReadMarkerAdmin(ReadOnlyAdmin):
     raw_id_fields = ["job", "user"]
 
 
-# --- Cross-department loops: every change goes through the services ----------------
-
-from .models import ApprovalRequest, CustomerStatusLink, SalesLead  # noqa: E402
+# --- Approvals, leads, status links: every change goes through their services ----
 
 
 def _decision_action(decision: str):
@@ -210,7 +195,7 @@ def _decision_action(decision: str):
         decided = 0
         for approval in queryset.select_related("job", "job__vehicle", "job__customer"):
             try:
-                services.record_approval_decision(
+                record_approval_decision(
                     approval,
                     by=request.user,
                     decision=decision,
@@ -271,7 +256,7 @@ class SalesLeadAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: SalesLead, form, change: bool) -> None:
         lead = SalesLead.objects.select_related("job", "job__vehicle").get(pk=obj.pk)
         try:
-            services.update_lead(
+            update_lead(
                 lead,
                 by=request.user,
                 status=form.cleaned_data["status"],
@@ -285,7 +270,7 @@ class SalesLeadAdmin(admin.ModelAdmin):
 def revoke_links(modeladmin, request, queryset):
     for link in queryset.filter(revoked_at__isnull=True).select_related("job", "job__vehicle", "created_by"):
         try:
-            services.revoke_status_link(link, by=request.user)
+            revoke_status_link(link, by=request.user)
         except (services.JobError, PermissionDenied) as error:
             modeladmin.message_user(request, f"{link.job.number}: {error}", messages.WARNING)
 

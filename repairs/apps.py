@@ -10,7 +10,7 @@ class RepairsConfig(AppConfig):
         from dealership.notifications import register_visibility
 
         from . import permissions, signals  # noqa: F401 - signals connects the receivers
-        from .models import JobMessage, RepairJob
+        from .models import ApprovalRequest, JobMessage, RepairJob, SalesLead
 
         # notify() tells only people who may open what it links to, by the
         # same rule as the page itself.
@@ -18,8 +18,6 @@ class RepairsConfig(AppConfig):
         register_visibility(
             JobMessage, lambda user, message: permissions.can_see_job(user, message.job), related=("job",)
         )
-        # The loops' targets: an approval by its job's rule, a lead by the Leads page's.
-        from .models import ApprovalRequest, SalesLead
-
+        # An approval by its job's rule, a lead by the Leads page's.
         register_visibility(ApprovalRequest, permissions.can_see_approval, related=("job",))
         register_visibility(SalesLead, permissions.can_see_lead)

@@ -33,7 +33,7 @@ from accounts.models import User
 from dealership import versions
 
 from . import selectors
-from .templatetags.job_rows import card, card_parts
+from .rows import card, card_parts
 
 LAYOUT_SECONDS = 600
 

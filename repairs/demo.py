@@ -20,11 +20,29 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import Role, User
+from customers.models import Customer
 from dealership import versions
-from dealership.models import Branch, Customer, Notification
+from dealership.models import Branch, Notification
 
-from .models import FINISHED_STATUSES, INTERNAL_KINDS, JobKind, JobMessage, Priority, RepairJob, Status
-from .services import assign_technician, change_status, create_job
+from . import permissions
+from .approvals import record_approval_decision, request_approval
+from .images import process_photo
+from .leads import flag_sales_lead, update_lead
+from .models import (
+    FINISHED_STATUSES,
+    INTERNAL_KINDS,
+    OPEN_APPROVAL_STATUSES,
+    ApprovalRequest,
+    CustomerStatusLink,
+    JobKind,
+    JobMessage,
+    Priority,
+    RepairJob,
+    SalesLead,
+    Status,
+)
+from .services import assign_technician, change_status, create_job, post_message
+from .status_links import create_status_link
 
 S = Status
 PATHS: dict[str, list[str]] = {
@@ -82,7 +100,7 @@ def seed(data: dict, rng: random.Random) -> dict:
         if RepairJob.objects.filter(branch=branch).exists():
             continue
         created += _seed_branch(branch, rng)
-    return {"jobs_created": created, **seed_threads(data, rng), **seed_loops(data, rng)}
+    return {"jobs_created": created, **seed_threads(data, rng), **seed_approvals_leads_links(data, rng)}
 
 
 def _seed_branch(branch: Branch, rng: random.Random) -> int:
@@ -194,9 +212,6 @@ def demo_photo(rng: random.Random, label: str) -> SimpleUploadedFile:
 def seed_threads(data: dict, rng: random.Random) -> dict:
     """Conversations on the active demo jobs, posted through the service (so
     everybody on the jobs has unread notifications), then backdated."""
-    from .images import process_photo
-    from .services import post_message
-
     if JobMessage.objects.exists():
         return {}
     posted = 0
@@ -222,13 +237,13 @@ def seed_threads(data: dict, rng: random.Random) -> dict:
             posted += 1
     # The demo prints no e-mail for its own history: the notifications stay in
     # the portal (unread) but are not mailed.
-    Notification.objects.filter(email_status=Notification.EmailStatus.PENDING).update(
-        email_status=Notification.EmailStatus.SKIPPED
+    Notification.objects.filter(send_status=Notification.SendStatus.PENDING).update(
+        send_status=Notification.SendStatus.SKIPPED
     )
     return {"messages_posted": posted}
 
 
-# --- Cross-department loops: approvals, leads, the customer's status link ---
+# --- Approvals, leads, the customer's status link ---
 
 EXTRA_WORK = [
     ("リアブレーキパッド交換", "残り2mm。次回点検までもちません。", 35200),
@@ -250,10 +265,6 @@ def _demo_move(
     is the sales rep recording the customer's answer, so the demo's approvals
     are decided as fast or as slowly as its history happened to go.
     """
-    from . import permissions
-    from .models import OPEN_APPROVAL_STATUSES, ApprovalRequest
-    from .services import record_approval_decision, request_approval
-
     if status == S.AWAITING_APPROVAL and permissions.can_request_approval(by, job):
         work, reason, estimate = rng.choice(EXTRA_WORK)
         request_approval(job, by=by, work=work, reason=reason, estimate_yen=estimate, at=at)
@@ -286,12 +297,9 @@ LEAD_SCRIPT = [
 ]
 
 
-def seed_loops(data: dict, rng: random.Random) -> dict:
+def seed_approvals_leads_links(data: dict, rng: random.Random) -> dict:
     """Leads in every status, an unanswered call on a pending approval, and one
     live status link for the demo sales rep (printed by `make run`)."""
-    from .models import CustomerStatusLink, SalesLead
-    from .services import create_status_link, flag_sales_lead, record_approval_decision, update_lead
-
     if SalesLead.objects.exists() or CustomerStatusLink.objects.exists():
         return {}
     now = timezone.now()
@@ -334,7 +342,7 @@ def seed_loops(data: dict, rng: random.Random) -> dict:
         job = mine.filter(status=S.IN_PROGRESS).first() or mine.exclude(status__in=FINISHED_STATUSES).first()
         if job is not None:
             link_url = create_status_link(job, by=sales).public_url
-    Notification.objects.filter(email_status=Notification.EmailStatus.PENDING).update(
-        email_status=Notification.EmailStatus.SKIPPED
+    Notification.objects.filter(send_status=Notification.SendStatus.PENDING).update(
+        send_status=Notification.SendStatus.SKIPPED
     )
     return {"leads_flagged": leads, "status_link_url": link_url}

@@ -9,52 +9,16 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from customers.models import Vehicle
 from dealership import dates
-from dealership.models import Vehicle
+from dealership.forms import IdChoiceField, IdMultipleChoiceField
+from dealership.ids import parse_id
 
 from . import selectors
+from .approvals import parse_estimate
 from .images import process_photos
-from .models import INTERNAL_KINDS, JobKind, JobMessage, Priority, Status
-
-# The largest primary key any supported database stores (a signed 64-bit
-# integer). A larger "id" from a request would overflow the database driver
-# (OverflowError on SQLite) instead of simply matching nothing.
-MAX_ID = 2**63 - 1
-
-
-def parse_id(value: object) -> int | None:
-    """`value` as a row id if it is one (ASCII digits, 1..MAX_ID), else None.
-
-    Full-width or other Unicode digits pass `str.isdigit()` but not `int()`,
-    and a 10 kB digit string exceeds Python's int-conversion limit, so the
-    text is checked before it is converted.
-    """
-    text = str(value) if value is not None else ""
-    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
-        return None
-    number = int(text)
-    return number if 0 < number <= MAX_ID else None
-
-
-class IdChoiceField(forms.ModelChoiceField):
-    """A model choice whose submitted value must look like an id before any query runs."""
-
-    def to_python(self, value):
-        if value not in self.empty_values and not isinstance(value, self.queryset.model) and parse_id(value) is None:
-            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return super().to_python(value)
-
-
-class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
-    """Several model choices, each checked like IdChoiceField's."""
-
-    def _check_values(self, value):
-        for pk in value:
-            if not isinstance(pk, self.queryset.model) and parse_id(pk) is None:
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": str(pk)[:20]}
-                )
-        return super()._check_values(value)
+from .models import INTERNAL_KINDS, ApprovalRequest, JobKind, JobMessage, Priority, SalesLead, Status
+from .services import JobError
 
 
 class PeoplePicker(forms.SelectMultiple):
@@ -75,13 +39,6 @@ class PeoplePicker(forms.SelectMultiple):
         )
         attributes = flatatt(self.build_attrs(self.attrs, attrs))  # flatatt escapes the values
         return mark_safe(f'<select name="{escape(name)}"{attributes} multiple>{options}</select>')  # noqa: S308
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
 class CustomerChoiceField(IdChoiceField):
@@ -113,7 +70,6 @@ class JobCreateForm(forms.Form):
     )
     promised_at = dates.DateTimeField(
         label=_("Promised time / due"),
-        widget=DateTimeLocalInput(),
         required=False,
         help_text=_("Required for delivery prep, accessory fitting and trade-in inspection."),
     )
@@ -178,7 +134,7 @@ class AssignForm(forms.Form):
 
 
 class PromiseForm(forms.Form):
-    promised_at = dates.DateTimeField(label=_("New promised time"), widget=DateTimeLocalInput())
+    promised_at = dates.DateTimeField(label=_("New promised time"))
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
     def clean_promised_at(self):
@@ -239,7 +195,7 @@ class MessageForm(forms.Form):
         return cleaned
 
 
-# --- Cross-department loops: approvals, leads, the customer's status link ---
+# --- Approvals, leads, the customer's status link ---
 
 
 class ApprovalRequestForm(forms.Form):
@@ -250,7 +206,7 @@ class ApprovalRequestForm(forms.Form):
         label=_("Why (what you found)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False
     )
     # Text, not a number input: "35,000" or full-width digits are what people
-    # type on a Japanese phone keyboard; services.parse_estimate checks it.
+    # type on a Japanese phone keyboard; approvals.parse_estimate checks it.
     estimate_yen = forms.CharField(
         label=_("Estimate in yen, tax included"),
         max_length=20,
@@ -260,8 +216,6 @@ class ApprovalRequestForm(forms.Form):
     photos = MultiplePhotoField(label=_("Photos (optional)"), required=False)
 
     def clean_estimate_yen(self) -> int:
-        from .services import JobError, parse_estimate
-
         try:
             return parse_estimate(self.cleaned_data["estimate_yen"])
         except JobError as error:
@@ -282,8 +236,6 @@ class ApprovalDecisionForm(forms.Form):
     note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500, required=False)
 
     def __init__(self, *args, **kwargs) -> None:
-        from .models import ApprovalRequest
-
         super().__init__(*args, **kwargs)
         self.fields["contact_method"].choices = ApprovalRequest.ContactMethod.choices
         self.fields["contact_method"].initial = ApprovalRequest.ContactMethod.PHONE
@@ -296,8 +248,6 @@ class LeadForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs) -> None:
-        from .models import SalesLead
-
         super().__init__(*args, **kwargs)
         self.fields["reason"].choices = SalesLead.Reason.choices
 
@@ -307,8 +257,6 @@ class LeadUpdateForm(forms.Form):
     outcome_note = forms.CharField(label=_("Outcome"), max_length=500, required=False)
 
     def __init__(self, *args, **kwargs) -> None:
-        from .models import SalesLead
-
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = SalesLead.State.choices
 

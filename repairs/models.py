@@ -7,19 +7,22 @@ transitions and the badge colours sit beside the choices as data.
 
 from __future__ import annotations
 
+import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.signing import Signer
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
+from customers.models import Customer, Vehicle
 from dealership.dates import EARLIEST_STORED, LATEST_STORED
-from dealership.models import Branch, Customer, Vehicle
+from dealership.i18n import gettext_lazy as _
+from dealership.i18n import pgettext_lazy
+from dealership.models import Branch, render_portable
 
 
 class JobKind(models.TextChoices):
@@ -399,8 +402,6 @@ class JobEvent(models.Model):
     @property
     def summary(self) -> str:
         """The line the timeline shows, in the active language."""
-        from dealership.models import render_portable
-
         values = {name: _render_event_value(value) for name, value in self.data.items()}
         if self.from_status:
             values["from_status"] = Status(self.from_status).label
@@ -418,8 +419,6 @@ class JobEvent(models.Model):
 
 
 def _render_event_value(value) -> str:
-    from dealership.models import render_portable
-
     if isinstance(value, dict) and "dt" in value:
         if not value["dt"]:
             return str(_("none"))
@@ -519,7 +518,7 @@ class JobReadMarker(models.Model):
         return f"{self.user_id} read {self.job_id} at {self.read_at}"
 
 
-# --- Cross-department loops: approvals, leads, the customer's status link ---
+# --- Approvals, leads, the customer's status link ---
 
 # Estimates are whole yen, tax included; anything above this is a typo, not a repair.
 MAX_ESTIMATE_YEN = 10_000_000
@@ -701,8 +700,6 @@ LEAD_COLOURS: dict[str, str] = {
 
 
 def new_link_id() -> str:
-    import secrets
-
     return secrets.token_urlsafe(16)
 
 
@@ -746,8 +743,6 @@ class CustomerStatusLink(models.Model):
 
     @property
     def token(self) -> str:
-        from django.core.signing import Signer
-
         return Signer(salt=STATUS_LINK_SALT).sign(f"{self.job_id}.{self.public_id}")
 
     @property
@@ -756,8 +751,6 @@ class CustomerStatusLink(models.Model):
 
     def expiry(self, job: RepairJob | None = None) -> datetime | None:
         """When the link stops working: its own date, or N days after delivery."""
-        from datetime import timedelta
-
         job = job or self.job
         after_delivery = (
             job.delivered_at + timedelta(days=settings.STATUS_LINK_DAYS_AFTER_DELIVERY) if job.delivered_at else None

@@ -11,7 +11,7 @@ from accounts.models import User
 
 from . import permissions
 from .models import FINISHED_STATUSES, PROMISE_KEPT_STATUSES, Status
-from .selectors import jobs_visible_to
+from .selectors import approvals_etag, approvals_page, customer_history, jobs_visible_to
 
 
 def home_panels(user: User) -> list[dict]:
@@ -51,8 +51,6 @@ def approval_panels(user: User) -> list[dict]:
     Its list polls the approvals screen (compact), so a new request appears
     without a reload. One query for the list; the ETag comes from the cache.
     """
-    from .selectors import approvals_etag, approvals_page
-
     links = [{"url": reverse("repairs:leads"), "label": _("Leads"), "icon": "lightbulb"}]
     if permissions.asks_for_internal_work(user):
         links.insert(0, {"url": reverse("repairs:my_requests"), "label": _("My requests"), "icon": "box-seam"})
@@ -70,4 +68,19 @@ def approval_panels(user: User) -> list[dict]:
             "approvals": approvals_page(user),
             "etag": approvals_etag(user, compact=True).strip('"'),
         }
+    ]
+
+
+def customer_panels(user: User, customer) -> list[dict]:
+    """The customer's page (customers/): every job with its timeline, and the approvals and leads on them."""
+    history = customer_history(customer)
+    return [
+        {"slot": "main", "order": 10, "template": "repairs/partials/customer_jobs.html", "jobs": history["jobs"]},
+        {
+            "slot": "side",
+            "order": 50,
+            "template": "repairs/partials/customer_approvals_leads.html",
+            "approvals": history["approvals"],
+            "leads": history["leads"],
+        },
     ]

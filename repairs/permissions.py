@@ -10,18 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
+from customers.permissions import can_see_customer_contact  # noqa: F401 - the job pages ask it here
+from dealership.scopes import sees_row
 
 from .models import Status
+from .selectors import approvals_waiting_for
 
 CREATORS = frozenset({Role.SALES_REP, Role.SERVICE_ADVISOR, Role.MANAGER})
 WORKSHOP_LEADS = frozenset({Role.SERVICE_ADVISOR, Role.MANAGER})
 
 
 def can_see_job(user: User, job) -> bool:
-    return user.is_authenticated and (user.sees_all_branches or job.branch_id == user.branch_id)
+    return sees_row(user, job)
 
 
 def can_create_job(user: User) -> bool:
@@ -53,10 +57,6 @@ def can_set_promise(user: User, job) -> bool:
 
 def can_claim(user: User, job) -> bool:
     return can_see_job(user, job) and user.role == Role.TECHNICIAN and job.technician_id is None and not job.is_finished
-
-
-def can_see_customer_contact(user: User) -> bool:
-    return user.is_authenticated and user.role != Role.TECHNICIAN
 
 
 def follows_own_customers(user: User) -> bool:
@@ -98,7 +98,7 @@ def navigation_items(user: User) -> list[dict[str, Any]]:
         items.append(
             {"url": reverse("repairs:job_create"), "label": _("New job"), "icon": "plus-circle", "name": "job_create"}
         )
-    items.extend(loops_navigation_items(user))
+    items.extend(approvals_navigation_items(user))
     return items
 
 
@@ -107,7 +107,7 @@ def can_post_message(user: User, job) -> bool:
     return can_see_job(user, job)
 
 
-# --- Cross-department loops: approvals, leads, the customer's status link ---
+# --- Approvals, leads, the customer's status link ---
 
 LINK_MAKERS = frozenset({Role.SALES_REP, Role.SERVICE_ADVISOR, Role.MANAGER})
 LEAD_FLAGGERS = frozenset({Role.TECHNICIAN, Role.SERVICE_ADVISOR})
@@ -139,7 +139,7 @@ def can_flag_lead(user: User, job) -> bool:
 
 def can_see_lead(user: User, lead) -> bool:
     """Everyone of the branch: the workshop sees what became of its tips."""
-    return user.is_authenticated and (user.sees_all_branches or lead.branch_id == user.branch_id)
+    return sees_row(user, lead)
 
 
 def can_update_lead(user: User, lead) -> bool:
@@ -160,12 +160,8 @@ def asks_for_internal_work(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.SALES_REP, Role.MANAGER)
 
 
-def loops_navigation_items(user: User) -> list[dict[str, Any]]:
+def approvals_navigation_items(user: User) -> list[dict[str, Any]]:
     """Approvals, with the number waiting for this user."""
-    from django.utils.text import format_lazy
-
-    from .selectors import approvals_waiting_for
-
     items = []
     if waits_for_approvals(user):
         waiting = approvals_waiting_for(user).count()
@@ -182,3 +178,16 @@ def loops_navigation_items(user: User) -> list[dict[str, Any]]:
     # My requests and Leads are reached from the home panel and the job page:
     # a sales rep's navigation bar is full already.
     return items
+
+
+# --- What a refused user reads (the 403 page shows it) ---
+# A view checks before it shows its form, and the service checks again before
+# it writes (the admin and the tasks come through it too): both refuse with
+# the same words, written once here.
+
+REFUSED_STATUS_MOVE = _("You may not move this job to that status.")
+REFUSED_APPROVAL_REQUEST = _("You may not ask for approval on this job.")
+REFUSED_APPROVAL_DECISION = _("Only the sales owner, an advisor or a manager records the customer's decision.")
+REFUSED_LEAD_FLAG = _("Only technicians and advisors flag leads, on jobs still in the workshop.")
+REFUSED_LEAD_UPDATE = _("Only the lead's sales owner or a manager updates it.")
+REFUSED_LINK_MANAGE = _("Only sales reps, advisors and managers manage status links.")

@@ -7,27 +7,33 @@ with the rows (tests assert it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, F, IntegerField, Q, QuerySet, Window
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, IntegerField, Prefetch, Q, QuerySet, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.http import urlencode
 
 from accounts.models import Role, User
+from customers.models import Customer
 from dealership import versions
-from dealership.models import Customer
+from dealership.scopes import scope_to
 
 from .models import (
     BOARD_STATUSES,
     FINISHED_STATUSES,
+    INTERNAL_KINDS,
+    OPEN_APPROVAL_STATUSES,
     PROMISE_KEPT_STATUSES,
+    ApprovalRequest,
+    CustomerStatusLink,
     JobEvent,
     JobKind,
     JobMessage,
     JobReadMarker,
     RepairJob,
+    SalesLead,
     Status,
 )
 
@@ -36,17 +42,14 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def jobs_visible_to(user: User) -> QuerySet[RepairJob]:
-    qs = RepairJob.objects.all()
-    if not user.sees_all_branches:
-        qs = qs.filter(branch_id=user.branch_id)
-    return qs
+    return scope_to(RepairJob.objects.all(), user)
 
 
 def with_list_relations(qs: QuerySet[RepairJob]) -> QuerySet[RepairJob]:
     return qs.select_related("customer", "vehicle", "technician", "sales_owner", "branch")
 
 
-# The fields a polled screen's row shows (repairs.templatetags.job_rows) and
+# The fields a polled screen's row shows (repairs.rows) and
 # its ETag's deadline reads. Every joined table costs PostgreSQL planning time
 # and Python a model per row, and every loaded field a little more, on each
 # fresh render of the board, the queue and the lists, so rows load these only
@@ -95,6 +98,12 @@ def attach_people(job: RepairJob) -> RepairJob:
     return job
 
 
+# Hand-written, not a django-filter FilterSet: `list_screen` below reads these
+# filters on every poll to build the ETag, on the query-free 304 path. A
+# FilterSet builds a Django form per request (about 0.5–1 ms measured here,
+# as long as the whole 304 answer), its "mine" scope would need the viewer,
+# and its default scope differs per screen. A value not among the choices is
+# ignored, as if it were not given (never an error).
 @dataclass(frozen=True)
 class JobFilters:
     scope: str = "mine"  # mine | branch
@@ -350,9 +359,9 @@ def thread_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]
     return [f"thread:{pk}", PEOPLE], ["thread", str(pk)]
 
 
-def loops_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
+def approvals_leads_screen(viewer: dict, request, pk: int) -> tuple[list[str], list[str]]:
     """Approvals, leads and links of one job (each written through record_event: job:<pk>) and their people."""
-    return [f"job:{pk}", *branch_keys(viewer), PEOPLE], ["loops", str(pk)]
+    return [f"job:{pk}", *branch_keys(viewer), PEOPLE], ["approvals_leads", str(pk)]
 
 
 def approvals_keys(viewer: dict, *, compact: bool) -> tuple[list[str], list[str]]:
@@ -388,16 +397,37 @@ def deadline_of(jobs) -> int:
     return first_to_come(job.promised_at for job in jobs if job.status not in PROMISE_KEPT_STATUSES)
 
 
+# A job is "at risk" from an hour before its promised time until it passes it
+# (then it is overdue, RepairJob.is_overdue), unless the car is ready by then.
+AT_RISK_WINDOW = timedelta(hours=1)
+
+
+def at_risk(now: datetime) -> Q:
+    """Jobs that will miss their promise within AT_RISK_WINDOW unless they are ready in time.
+
+    One rule for the alert (services.alert_jobs_at_risk) and the badge on
+    "My requests" (my_requests).
+    """
+    return Q(promised_at__gt=now, promised_at__lte=now + AT_RISK_WINDOW) & ~Q(status__in=PROMISE_KEPT_STATUSES)
+
+
+def risk_changes(jobs) -> list[datetime]:
+    """When each job turns at risk, then overdue: a screen that shows the flags renders again then."""
+    return [
+        moment
+        for job in jobs
+        if job.promised_at is not None
+        for moment in (job.promised_at - AT_RISK_WINDOW, job.promised_at)
+    ]
+
+
 def next_minute() -> int:
     """For screens that show a running time ("waiting 12 min"): render again at the next minute."""
     return (int(timezone.now().timestamp()) // 60 + 1) * 60
 
 
 def customers_for_new_job(user: User) -> QuerySet[Customer]:
-    qs = Customer.objects.select_related("branch")
-    if not user.sees_all_branches:
-        qs = qs.filter(branch_id=user.branch_id)
-    return qs.order_by("name_kana", "name")
+    return scope_to(Customer.objects.select_related("branch"), user).order_by("name_kana", "name")
 
 
 CUSTOMER_CHOICES_SHOWN = 50
@@ -415,20 +445,6 @@ def customer_shortlist(user: User, *, selected: str | int | None = None) -> list
     return customers
 
 
-def search_customers(user: User, term: str) -> list[Customer]:
-    """Type-ahead for the intake form: name (kanji or kana), phone or plate."""
-    term = term.strip()[:50]
-    qs = customers_for_new_job(user)
-    if term:
-        qs = qs.filter(
-            Q(name__icontains=term)
-            | Q(name_kana__icontains=term)
-            | Q(phone__icontains=term)
-            | Q(vehicles__plate_number__icontains=term)
-        ).distinct()
-    return list(qs[:CUSTOMER_CHOICES_SHOWN])
-
-
 def technicians_of_branch(branch_id: int) -> QuerySet[User]:
     return User.objects.filter(branch_id=branch_id, role=Role.TECHNICIAN, is_active=True).order_by("display_name")
 
@@ -437,20 +453,20 @@ def thread_messages(job: RepairJob) -> QuerySet[JobMessage]:
     return job.messages.select_related("author").prefetch_related("attachments", "mentions")
 
 
-# --- Cross-department loops: approvals, leads, the customer's status link ---
+# --- Approvals, leads, the customer's status link ---
 
 
-def approvals_waiting_for(user: User) -> QuerySet:
+def approvals_waiting_for(user: User) -> QuerySet[ApprovalRequest]:
     """Open approval requests this user is the one to decide.
 
     Sales reps: their own customers' cars. Advisors: cars whose customer has
     no sales owner, and the jobs they advise. Managers: the whole branch.
     """
-    from .models import OPEN_APPROVAL_STATUSES, ApprovalRequest
-
-    qs = ApprovalRequest.objects.filter(status__in=OPEN_APPROVAL_STATUSES).exclude(job__status__in=FINISHED_STATUSES)
-    if not user.sees_all_branches:
-        qs = qs.filter(job__branch_id=user.branch_id)
+    qs = scope_to(
+        ApprovalRequest.objects.filter(status__in=OPEN_APPROVAL_STATUSES).exclude(job__status__in=FINISHED_STATUSES),
+        user,
+        "job__branch",
+    )
     if user.role == Role.SALES_REP:
         qs = qs.filter(job__sales_owner=user)
     elif user.role == Role.SERVICE_ADVISOR:
@@ -460,7 +476,7 @@ def approvals_waiting_for(user: User) -> QuerySet:
     return qs
 
 
-def approvals_page(user: User) -> list:
+def approvals_page(user: User) -> list[ApprovalRequest]:
     """The "approvals waiting for me" list, oldest first, in one query."""
     return list(
         approvals_waiting_for(user)
@@ -469,9 +485,7 @@ def approvals_page(user: User) -> list:
     )
 
 
-def job_approvals(job: RepairJob) -> list:
-    from .models import ApprovalRequest
-
+def job_approvals(job: RepairJob) -> list[ApprovalRequest]:
     return list(
         ApprovalRequest.objects.filter(job=job)
         .select_related("requested_by", "decided_by")
@@ -479,31 +493,22 @@ def job_approvals(job: RepairJob) -> list:
     )
 
 
-def job_leads(job: RepairJob) -> list:
-    from .models import SalesLead
-
+def job_leads(job: RepairJob) -> list[SalesLead]:
     return list(SalesLead.objects.filter(job=job).select_related("flagged_by", "owner"))
 
 
-def job_status_links(job: RepairJob) -> list:
-    from .models import CustomerStatusLink
-
+def job_status_links(job: RepairJob) -> list[CustomerStatusLink]:
     return list(CustomerStatusLink.objects.filter(job=job).select_related("created_by", "revoked_by"))
 
 
-def leads_visible_to(user: User) -> QuerySet:
-    from .models import SalesLead
-
-    qs = SalesLead.objects.all()
-    if not user.sees_all_branches:
-        qs = qs.filter(branch_id=user.branch_id)
-    return qs
+def leads_visible_to(user: User) -> QuerySet[SalesLead]:
+    return scope_to(SalesLead.objects.all(), user)
 
 
 LEADS_SHOWN = 200
 
 
-def leads_page(user: User, *, status: str = "", mine: bool = False) -> list:
+def leads_page(user: User, *, status: str = "", mine: bool = False) -> list[SalesLead]:
     """The branch's leads, newest first, with who flagged them and what became of them."""
     qs = leads_visible_to(user)
     if status:
@@ -514,12 +519,47 @@ def leads_page(user: User, *, status: str = "", mine: bool = False) -> list:
 
 
 def my_requests(user: User, *, finished: bool = False) -> list[RepairJob]:
-    """The internal requests (PDI, accessory, trade-in) this sales rep asked the workshop for."""
-    from .models import INTERNAL_KINDS
+    """The internal requests (PDI, accessory, trade-in) this sales rep asked the workshop for.
 
+    Open requests carry `at_risk` (the rule of `at_risk`, as the alerts use it).
+    """
     qs = jobs_visible_to(user).filter(requested_by=user, kind__in=INTERNAL_KINDS)
     if finished:
         qs = qs.filter(status__in=FINISHED_STATUSES).order_by("-delivered_at", "-id")[:50]
     else:
-        qs = qs.exclude(status__in=FINISHED_STATUSES).order_by(F("promised_at").asc(nulls_last=True), "id")
+        qs = (
+            qs.exclude(status__in=FINISHED_STATUSES)
+            .annotate(at_risk=ExpressionWrapper(at_risk(timezone.now()), output_field=BooleanField()))
+            .order_by(F("promised_at").asc(nulls_last=True), "id")
+        )
     return list(with_list_relations(qs))
+
+
+# --- The customer's page (customers/, through panels.py) ---
+
+# Timeline kinds that tell of approvals and leads: their history is on the
+# job's timeline, which the customer's page lists per job and across jobs.
+APPROVAL_KINDS = (JobEvent.Kind.APPROVAL_REQUESTED, JobEvent.Kind.APPROVAL_DECIDED)
+LEAD_KINDS = (JobEvent.Kind.LEAD_FLAGGED, JobEvent.Kind.LEAD_UPDATED)
+
+
+def customer_history(customer: Customer) -> dict:
+    """Every job of the customer with its timeline, and the approvals and leads
+    on them, newest first, in three queries whatever their number."""
+    events = JobEvent.objects.select_related("by").order_by("-at", "-id")
+    jobs = list(
+        RepairJob.objects.filter(customer=customer)
+        .select_related("vehicle", "technician", "sales_owner", "branch")
+        .prefetch_related(Prefetch("events", queryset=events, to_attr="timeline"))
+        .order_by("-received_at", "-id")
+    )
+    asked_and_flagged = list(
+        JobEvent.objects.filter(job__customer=customer, kind__in=[*APPROVAL_KINDS, *LEAD_KINDS])
+        .select_related("by", "job")
+        .order_by("-at", "-id")
+    )
+    return {
+        "jobs": jobs,
+        "approvals": [event for event in asked_and_flagged if event.kind in APPROVAL_KINDS],
+        "leads": [event for event in asked_and_flagged if event.kind in LEAD_KINDS],
+    }

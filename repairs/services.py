@@ -3,29 +3,32 @@ write one timeline row (`record_event`, which also bumps the version keys of
 the screens that show the job) and call `notify()`.
 
 Nothing else assigns `job.status`, `job.technician` or `job.promised_at`;
-views, the admin, tasks and the demo data all come through here.
+views, the admin, tasks and the demo data all come through here. The writes
+of the job's approvals, leads and status links live beside it, one module
+each (repairs/approvals.py, leads.py, status_links.py), built on these.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from accounts.models import Role, User
+from customers.models import Customer, Vehicle
 from dealership import dates, versions
-from dealership.models import Customer, Notification, Vehicle
+from dealership.i18n import gettext_lazy as _
+from dealership.i18n import pgettext_lazy
+from dealership.models import Notification
 from dealership.notifications import notify, portable
 
-from . import permissions
+from . import permissions, selectors
 from .images import Photo
 from .models import (
     CUSTOMER_STATUS,
@@ -251,7 +254,7 @@ def change_status(
             )
         )
     if not authorised and not permissions.can_change_status(by, job, to):
-        raise PermissionDenied(_("You may not move this job to that status."))
+        raise PermissionDenied(permissions.REFUSED_STATUS_MOVE)
     # `at` is for replaying history (demo data, imports); people act now.
     now = at or timezone.now()
     fields = {"status": to, "updated_at": now, "version": F("version") + 1}
@@ -575,9 +578,6 @@ def mark_thread_read(job: RepairJob, *, by: User) -> None:
     versions.bump(f"read:{by.pk}")
 
 
-AT_RISK_WINDOW = timedelta(hours=1)
-
-
 def alert_jobs_at_risk(*, now: datetime | None = None) -> int:
     """Alert once per promise: when a job will miss it within the hour, and when it has.
 
@@ -596,7 +596,7 @@ def alert_jobs_at_risk(*, now: datetime | None = None) -> int:
         ),
         (
             "at_risk_alerted_for",
-            active.filter(promised_at__gt=now, promised_at__lte=now + AT_RISK_WINDOW),
+            RepairJob.objects.filter(selectors.at_risk(now)),
             _("{number} {vehicle} will miss its promised time ({time}) unless it is ready within the hour"),
         ),
     )
@@ -629,10 +629,8 @@ def alert_jobs_at_risk(*, now: datetime | None = None) -> int:
     return sent
 
 
-# --- Cross-department loops: approvals, leads, the customer's status link ---
-
-
-def _refuse_finished(job: RepairJob) -> None:
+def refuse_finished(job: RepairJob) -> None:
+    """Nothing more is asked on a delivered or cancelled job (approvals, leads)."""
     if job.status in FINISHED_STATUSES:
         raise JobError(
             format_lazy(
@@ -641,430 +639,3 @@ def _refuse_finished(job: RepairJob) -> None:
                 status=job.get_status_display(),
             )
         )
-
-
-def parse_estimate(value: object) -> int:
-    """Whole yen, tax included, 1 … ¥10,000,000; anything else is refused with a message.
-
-    Accepts what people type ("35000", "35,000", "¥35,000", full-width
-    digits); refuses fractions, zero, negatives and absurd amounts.
-    """
-    from .models import MAX_ESTIMATE_YEN
-
-    if isinstance(value, bool):
-        raise JobError(_("Enter the estimate in whole yen, tax included."))
-    if isinstance(value, int):
-        amount = value
-    else:
-        text = str(value or "").strip()
-        text = text.translate(str.maketrans("０１２３４５６７８９，．－", "0123456789,.-"))
-        text = text.replace(",", "").replace("¥", "").replace("円", "").replace("￥", "").strip()
-        if not re.fullmatch(r"-?\d{1,12}", text):
-            raise JobError(_("Enter the estimate in whole yen, tax included (for example 35000)."))
-        amount = int(text)
-    if amount <= 0:
-        raise JobError(_("The estimate must be more than ¥0."))
-    if amount > MAX_ESTIMATE_YEN:
-        raise JobError(
-            format_lazy(
-                _("An estimate above ¥{limit} cannot be right: check the amount."), limit=f"{MAX_ESTIMATE_YEN:,}"
-            )
-        )
-    return amount
-
-
-def approval_deciders(job: RepairJob) -> list[User]:
-    """Who is asked for the customer's answer: the sales owner, else the branch's advisors."""
-    owner = job.sales_owner or job.customer.sales_owner
-    if owner is not None and owner.is_active:
-        return [owner]
-    return list(User.objects.filter(branch_id=job.branch_id, role=Role.SERVICE_ADVISOR, is_active=True))
-
-
-def request_approval(
-    job: RepairJob,
-    *,
-    by: User,
-    work: str,
-    estimate_yen: object,
-    reason: str = "",
-    photos: list[Photo] | tuple = (),
-    at: datetime | None = None,
-):
-    """The workshop found extra work: ask the customer through sales.
-
-    The job goes to awaiting approval through `change_status`; the photos
-    are posted on the thread (one message) and linked; the sales owner (or,
-    without one, the branch's advisors) gets an urgent alert.
-    """
-    from .models import ApprovalRequest
-
-    if not permissions.can_request_approval(by, job):
-        raise PermissionDenied(_("You may not ask for approval on this job."))
-    _refuse_finished(job)
-    work = work.strip()
-    if not work:
-        raise JobError(_("Say what the extra work is."))
-    amount = parse_estimate(estimate_yen)
-    if Status.AWAITING_APPROVAL not in job.allowed_next_statuses:
-        raise JobError(
-            format_lazy(
-                _("A job that is “{status}” cannot wait for approval: move it to diagnosing or in progress first."),
-                status=job.get_status_display(),
-            )
-        )
-    now = at or timezone.now()
-    deciders = approval_deciders(job)
-    with transaction.atomic():
-        change_status(
-            job,
-            to=Status.AWAITING_APPROVAL,
-            by=by,
-            note=work[:200],
-            expected_version=job.version,
-            at=now,
-            quiet=True,
-        )
-        message = None
-        if photos:
-            message = post_message(
-                job,
-                by=by,
-                body=str(format_lazy(_("Photos for the approval request: {work}"), work=work[:150])),
-                photos=photos,
-                told_otherwise=deciders,  # the urgent alert below links the photos
-            )
-        approval = ApprovalRequest.objects.create(
-            job=job,
-            requested_by=by,
-            work=work[:200],
-            reason=reason.strip()[:2000],
-            estimate_yen=amount,
-            message=message,
-            requested_at=now,
-        )
-        record_event(
-            job,
-            kind=JobEvent.Kind.APPROVAL_REQUESTED,
-            by=by,
-            at=now,
-            note=reason.strip(),
-            work=approval.work,
-            estimate=f"{amount:,}",
-            approval=approval.pk,
-        )
-        notify(
-            deciders,
-            Notification.Kind.APPROVAL_REQUESTED,
-            actor=by,
-            target=approval,
-            text=_(
-                "Urgent: {number} {vehicle} needs the customer's approval for {work} (¥{estimate}). "
-                "Please call the customer."
-            ),
-            args={"number": job.number, "vehicle": str(job.vehicle), "work": approval.work, "estimate": f"{amount:,}"},
-        )
-    return approval
-
-
-class AlreadyDecided(JobError):
-    pass
-
-
-def record_approval_decision(
-    approval,
-    *,
-    by: User,
-    decision: str,
-    contact_method: str = "",
-    note: str = "",
-    at: datetime | None = None,
-):
-    """Record what the customer said. Approved or declined: the job goes back to work
-    (declined: without the extra work). Could not reach: stays open, try again later.
-
-    The conditional UPDATE on an open status lets exactly one final decision
-    win; the loser is told who decided and when.
-    """
-    from .models import OPEN_APPROVAL_STATUSES, ApprovalRequest
-
-    Decision = ApprovalRequest.Decision
-    job = approval.job
-    if not permissions.can_decide_approval(by, job):
-        raise PermissionDenied(_("Only the sales owner, an advisor or a manager records the customer's decision."))
-    if decision not in (Decision.APPROVED, Decision.DECLINED, Decision.UNREACHABLE):
-        raise JobError(_("Choose approved, declined or could not reach."))
-    if contact_method and contact_method not in ApprovalRequest.ContactMethod.values:
-        raise JobError(_("Choose how the customer was contacted."))
-    note = note.strip()[:500]
-    now = at or timezone.now()
-    with transaction.atomic():
-        if decision == Decision.UNREACHABLE:
-            won = ApprovalRequest.objects.filter(pk=approval.pk, status__in=OPEN_APPROVAL_STATUSES).update(
-                status=Decision.UNREACHABLE,
-                attempts=F("attempts") + 1,
-                last_attempt_at=now,
-                contact_method=contact_method,
-                decision_note=note,
-            )
-        else:
-            seconds = max(0, int((now - approval.requested_at).total_seconds()))
-            won = ApprovalRequest.objects.filter(pk=approval.pk, status__in=OPEN_APPROVAL_STATUSES).update(
-                status=decision,
-                decided_by=by,
-                decided_at=now,
-                response_seconds=seconds,
-                contact_method=contact_method,
-                decision_note=note,
-            )
-        if not won:
-            raise _already_decided(approval)
-        approval.refresh_from_db()
-        contact = (
-            ApprovalRequest.ContactMethod(contact_method).label if contact_method else _("no contact method given")
-        )
-        if decision != Decision.UNREACHABLE and job.status == Status.AWAITING_APPROVAL:
-            change_status(
-                job,
-                to=Status.IN_PROGRESS,
-                by=by,
-                note=str(Decision(decision).label),
-                expected_version=None,
-                at=now,
-                authorised=True,
-                quiet=True,
-            )
-        record_event(
-            job,
-            kind=JobEvent.Kind.APPROVAL_DECIDED,
-            by=by,
-            at=now,
-            note=note,
-            work=approval.work,
-            decision=Decision(decision).label,
-            contact=contact,
-            waited=approval.response_display,
-            approval=approval.pk,
-        )
-        if decision == Decision.UNREACHABLE:
-            text = _("{number} {vehicle}: {name} could not reach the customer about {work}; trying again later.")
-        elif decision == Decision.APPROVED:
-            text = _("{number} {vehicle}: the customer approved {work} (¥{estimate}). Go ahead.")
-        else:
-            text = _("{number} {vehicle}: the customer declined {work}. Continue without it.")
-        notify(
-            [job.technician, *advisors_for(job), approval.requested_by],
-            Notification.Kind.APPROVAL_DECIDED,
-            actor=by,
-            target=approval,
-            text=text,
-            args={
-                "number": job.number,
-                "vehicle": str(job.vehicle),
-                "work": approval.work,
-                "estimate": f"{approval.estimate_yen:,}",
-                "name": by.display_name,
-            },
-        )
-    return approval
-
-
-def _already_decided(approval) -> AlreadyDecided:
-    from .models import ApprovalRequest
-
-    current = ApprovalRequest.objects.select_related("decided_by").get(pk=approval.pk)
-    return AlreadyDecided(
-        format_lazy(
-            _("{name} already recorded “{decision}” at {time}. Nothing was overwritten."),
-            name=current.decided_by.display_name if current.decided_by else _("someone"),
-            decision=current.get_status_display(),
-            time=timezone.localtime(current.decided_at).strftime("%m/%d %H:%M") if current.decided_at else "—",
-        )
-    )
-
-
-def remind_undecided_approvals(*, now: datetime | None = None) -> int:
-    """Alert the sales owner and the advisor once about approvals left undecided.
-
-    Idempotent: the conditional UPDATE on `reminded_at IS NULL` claims each
-    request, so a second run (or a second beat) reminds nobody twice.
-    """
-    from django.conf import settings
-
-    from .models import OPEN_APPROVAL_STATUSES, ApprovalRequest
-
-    now = now or timezone.now()
-    cutoff = now - timedelta(minutes=settings.APPROVAL_REMINDER_MINUTES)
-    due = (
-        ApprovalRequest.objects.filter(
-            status__in=OPEN_APPROVAL_STATUSES, reminded_at__isnull=True, requested_at__lte=cutoff
-        )
-        .exclude(job__status__in=FINISHED_STATUSES)
-        .select_related("job", "job__vehicle", "job__customer__sales_owner", "job__sales_owner", "job__service_advisor")
-    )
-    sent = 0
-    for approval in due:
-        with transaction.atomic():
-            if not ApprovalRequest.objects.filter(pk=approval.pk, reminded_at__isnull=True).update(reminded_at=now):
-                continue
-            job = approval.job
-            # The approvals lists highlight a reminded request; nothing else shows it.
-            versions.bump(f"approvals:{job.branch_id}", "approvals:all")
-            notify(
-                [*approval_deciders(job), *advisors_for(job)],
-                Notification.Kind.APPROVAL_REMINDER,
-                actor=None,
-                target=approval,
-                text=_(
-                    "Still undecided after {minutes} min: {number} {vehicle}, {work} (¥{estimate}). "
-                    "The workshop is waiting."
-                ),
-                args={
-                    "minutes": approval.waiting_minutes,
-                    "number": job.number,
-                    "vehicle": str(job.vehicle),
-                    "work": approval.work,
-                    "estimate": f"{approval.estimate_yen:,}",
-                },
-            )
-            sent += 1
-    return sent
-
-
-def flag_sales_lead(job: RepairJob, *, by: User, reason: str, note: str = "", at: datetime | None = None):
-    """The workshop tips sales off; the sales owner (or, without one, the managers) hears of it."""
-    from .models import SalesLead
-
-    if not permissions.can_flag_lead(by, job):
-        raise PermissionDenied(_("Only technicians and advisors flag leads, on jobs still in the workshop."))
-    _refuse_finished(job)
-    if reason not in SalesLead.Reason.values:
-        raise JobError(_("Choose a reason from the list."))
-    note = note.strip()[:500]
-    if reason == SalesLead.Reason.OTHER and not note:
-        raise JobError(_("Say what the opportunity is."))
-    now = at or timezone.now()
-    owner = job.sales_owner or job.customer.sales_owner
-    with transaction.atomic():
-        lead = SalesLead.objects.create(
-            job=job,
-            branch_id=job.branch_id,
-            customer=job.customer,
-            flagged_by=by,
-            owner=owner,
-            reason=reason,
-            note=note,
-            created_at=now,
-            updated_at=now,
-        )
-        record_event(
-            job, kind=JobEvent.Kind.LEAD_FLAGGED, by=by, at=now, note=note, reason=SalesLead.Reason(reason).label
-        )
-        recipients = (
-            [owner] if owner else list(User.objects.filter(branch_id=job.branch_id, role=Role.MANAGER, is_active=True))
-        )
-        notify(
-            recipients,
-            Notification.Kind.SALES_LEAD,
-            actor=by,
-            target=lead,
-            text=_("{name} flagged a lead on {number} {vehicle}: {reason}. {note}"),
-            args={
-                "name": by.display_name,
-                "number": job.number,
-                "vehicle": str(job.vehicle),
-                "reason": SalesLead.Reason(reason).label,
-                "note": note[:200],
-            },
-        )
-    return lead
-
-
-def update_lead(lead, *, by: User, status: str, outcome_note: str = "", at: datetime | None = None):
-    """Sales says what became of a lead; whoever flagged it hears the outcome."""
-    from .models import SalesLead
-
-    if not permissions.can_update_lead(by, lead):
-        raise PermissionDenied(_("Only the lead's sales owner or a manager updates it."))
-    if status not in SalesLead.State.values:
-        raise JobError(_("Choose a status from the list."))
-    outcome_note = outcome_note.strip()[:500]
-    if status == lead.status and outcome_note == lead.outcome_note:
-        return lead
-    now = at or timezone.now()
-    with transaction.atomic():
-        SalesLead.objects.filter(pk=lead.pk).update(status=status, outcome_note=outcome_note, updated_at=now)
-        lead.status, lead.outcome_note, lead.updated_at = status, outcome_note, now
-        job = lead.job
-        record_event(
-            job,
-            kind=JobEvent.Kind.LEAD_UPDATED,
-            by=by,
-            at=now,
-            note=outcome_note,
-            reason=SalesLead.Reason(lead.reason).label,
-            status=SalesLead.State(status).label,
-        )
-        notify(
-            [lead.flagged_by],
-            Notification.Kind.LEAD_UPDATED,
-            actor=by,
-            target=lead,
-            text=_("Your lead on {number} ({reason}) is now {status}. {outcome}"),
-            args={
-                "number": job.number,
-                "reason": SalesLead.Reason(lead.reason).label,
-                "status": SalesLead.State(status).label,
-                "outcome": outcome_note[:200],
-            },
-        )
-    return lead
-
-
-def create_status_link(job: RepairJob, *, by: User, at: datetime | None = None):
-    """A page the customer opens without signing in; earlier live links keep working until revoked."""
-    from .models import CustomerStatusLink
-
-    if not permissions.can_manage_status_link(by, job):
-        raise PermissionDenied(_("Only sales reps, advisors and managers share status links."))
-    if job.status == Status.CANCELLED:
-        raise JobError(_("This job was cancelled: there is nothing to show the customer."))
-    now = at or timezone.now()
-    with transaction.atomic():
-        link = CustomerStatusLink.objects.create(job=job, created_by=by, created_at=now)
-        record_event(job, kind=JobEvent.Kind.LINK_CREATED, by=by, at=now)
-        notify(
-            [job.sales_owner],
-            Notification.Kind.STATUS_CHANGED,
-            actor=by,
-            target=job,
-            text=_("{name} created a status link for the customer of {number} {vehicle}"),
-            args={"name": by.display_name, "number": job.number, "vehicle": str(job.vehicle)},
-        )
-    return link
-
-
-def revoke_status_link(link, *, by: User, at: datetime | None = None):
-    """Stop a link at once (sent to the wrong person, car sold...)."""
-    from .models import CustomerStatusLink
-
-    job = link.job
-    if not permissions.can_manage_status_link(by, job):
-        raise PermissionDenied(_("Only sales reps, advisors and managers manage status links."))
-    now = at or timezone.now()
-    with transaction.atomic():
-        if not CustomerStatusLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
-            revoked_at=now, revoked_by=by
-        ):
-            raise JobError(_("This link was already revoked."))
-        link.revoked_at, link.revoked_by = now, by
-        record_event(job, kind=JobEvent.Kind.LINK_REVOKED, by=by, at=now)
-        notify(
-            [job.sales_owner, link.created_by],
-            Notification.Kind.STATUS_CHANGED,
-            actor=by,
-            target=job,
-            text=_("{name} revoked the customer's status link of {number} {vehicle}"),
-            args={"name": by.display_name, "number": job.number, "vehicle": str(job.vehicle)},
-        )
-    return link

@@ -13,6 +13,8 @@ from django.dispatch import receiver
 
 from accounts.models import User
 
+from .services import release_jobs_of
+
 
 @receiver(pre_save, sender=User)
 def remember_previous_branch(sender, instance: User, raw: bool = False, update_fields=None, **kwargs) -> None:
@@ -27,6 +29,4 @@ def release_jobs_after_branch_move(sender, instance: User, created: bool, raw: b
     instance._previous_branch_id = None
     if raw or created or previous is None or previous == instance.branch_id:
         return
-    from .services import release_jobs_of
-
     release_jobs_of(instance, branch_id=previous, by=None)

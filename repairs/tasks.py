@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import approvals, services
 
 
 @shared_task
@@ -16,4 +16,4 @@ def alert_jobs_at_risk() -> int:
 @shared_task
 def remind_undecided_approvals() -> int:
     """Every 5 minutes: alert sales owner and advisor once about approvals left undecided too long."""
-    return services.remind_undecided_approvals()
+    return approvals.remind_undecided_approvals()

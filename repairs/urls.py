@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_loops
+from . import views, views_approvals, views_leads, views_status_links
 
 app_name = "repairs"
 
@@ -25,18 +25,25 @@ urlpatterns = [
         views.attachment_file,
         name="attachment_file",
     ),
-    # Cross-department loops (repairs/views_loops.py).
-    path("<id:pk>/loops/", views_loops.job_loops, name="job_loops"),
-    path("<id:pk>/approval/", views_loops.approval_new, name="approval_new"),
-    path("approvals/", views_loops.approvals, name="approvals"),
-    path("approvals/<id:approval_id>/", views_loops.approval_decide, name="approval_decide"),
-    path("my-requests/", views_loops.my_requests, name="my_requests"),
-    path("<id:pk>/handover/", views_loops.handover, name="handover"),
-    path("<id:pk>/lead/", views_loops.lead_new, name="lead_new"),
-    path("leads/", views_loops.leads, name="leads"),
-    path("leads/<id:lead_id>/", views_loops.lead_update, name="lead_update"),
-    path("<id:pk>/status-links/", views_loops.status_link_create, name="status_link_create"),
-    path("<id:pk>/status-links/<id:link_id>/revoke/", views_loops.status_link_revoke, name="status_link_revoke"),
-    # The customer's page: no login, signed token (see views_loops.status_page).
-    path("status/<str:token>/", views_loops.status_page, name="status_page"),
+    path("<id:pk>/approvals-leads/", views.job_approvals_leads, name="job_approvals_leads"),
+    # Sales' internal requests to the workshop, and the hand-over of the car.
+    path("my-requests/", views.my_requests, name="my_requests"),
+    path("<id:pk>/handover/", views.handover, name="handover"),
+    # The customer's approval of extra work (repairs/views_approvals.py).
+    path("<id:pk>/approval/", views_approvals.approval_new, name="approval_new"),
+    path("approvals/", views_approvals.approvals, name="approvals"),
+    path("approvals/<id:approval_id>/", views_approvals.approval_decide, name="approval_decide"),
+    # Service → sales leads (repairs/views_leads.py).
+    path("<id:pk>/lead/", views_leads.lead_new, name="lead_new"),
+    path("leads/", views_leads.leads, name="leads"),
+    path("leads/<id:lead_id>/", views_leads.lead_update, name="lead_update"),
+    # The customer's status link (repairs/views_status_links.py); its page needs
+    # no login, only the signed token.
+    path("<id:pk>/status-links/", views_status_links.status_link_create, name="status_link_create"),
+    path(
+        "<id:pk>/status-links/<id:link_id>/revoke/",
+        views_status_links.status_link_revoke,
+        name="status_link_revoke",
+    ),
+    path("status/<str:token>/", views_status_links.status_page, name="status_page"),
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,52 +13,17 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from customers.selectors import search_customers
 from dealership.http import polled_screen, render_polled
 from dealership.middleware import PRIVATE_NO_STORE
 
-from . import permissions, selectors, services
+from . import permissions, selectors, services, views_status_links
 from .board import board_for
-from .forms import AssignForm, JobCreateForm, MessageForm, PromiseForm, StatusChangeForm
+from .forms import AssignForm, HandoverForm, JobCreateForm, MessageForm, PromiseForm, StatusChangeForm
 from .models import MOVE_STYLES, Attachment, JobKind, Move, RepairJob, Status, move_kind
+from .views_common import get_job_or_404, render_screen
 
 PAGE_SIZE = 25
-
-
-def _get_job(request: HttpRequest, pk: int, *, people: bool = False) -> RepairJob:
-    try:
-        job = selectors.get_job_for_user(request.user, pk)
-    except RepairJob.DoesNotExist:
-        raise Http404 from None
-    return selectors.attach_people(job) if people else job
-
-
-def _screen(
-    request: HttpRequest,
-    keys_for: Callable,
-    template: str,
-    build: Callable[[], dict],
-    page: dict | None = None,
-    **url_kwargs,
-) -> HttpResponse:
-    """A polled screen (keys in selectors): 304 when unchanged, else a fresh render.
-
-    htmx refreshes get the live fragment alone, a full load the whole page;
-    both carry the same ETag. `build()` returns the live fragment's context
-    and, under "shown", the jobs it shows, whose promised times set the
-    ETag's deadline (or that deadline itself under "deadline", as the shared
-    board and the running clocks work it out).
-    """
-
-    def render_screen(etag_for: Callable[[int], str]) -> HttpResponse:
-        context = build()
-        deadline = context.pop("deadline") if "deadline" in context else selectors.deadline_of(context.pop("shown", ()))
-        etag = etag_for(deadline)
-        context["etag"] = etag.strip('"')
-        if request.htmx:
-            return render(request, f"{template}#live", context)
-        return render(request, template, {**(page or {}), **context})
-
-    return render_polled(request, keys_for, render_screen, **url_kwargs)
 
 
 def _job_list(request: HttpRequest, *, default_scope: str, title: str) -> HttpResponse:
@@ -81,7 +47,7 @@ def _job_list(request: HttpRequest, *, default_scope: str, title: str) -> HttpRe
         "kinds": JobKind.choices,
         "can_create": permissions.can_create_job(user),
     }
-    return _screen(request, selectors.list_screen(default_scope), "repairs/job_list.html", build, page)
+    return render_screen(request, selectors.list_screen(default_scope), "repairs/job_list.html", build, page)
 
 
 @polled_screen(selectors.list_screen("mine"))
@@ -115,7 +81,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
             "shown": [*mine, *unassigned],
         }
 
-    return _screen(request, selectors.queue_screen, "repairs/my_queue.html", build)
+    return render_screen(request, selectors.queue_screen, "repairs/my_queue.html", build)
 
 
 @polled_screen(selectors.board_screen)
@@ -126,14 +92,14 @@ def board(request: HttpRequest) -> HttpResponse:
         columns, deadline = board_for(request.user)
         return {"columns": columns, "deadline": deadline}
 
-    return _screen(request, selectors.board_screen, "repairs/board.html", build)
+    return render_screen(request, selectors.board_screen, "repairs/board.html", build)
 
 
 @polled_screen(selectors.job_screen)
 @login_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _job_page(request, _get_job(request, pk))
+    return _job_page(request, get_job_or_404(request, pk))
 
 
 def _job_page(request: HttpRequest, job: RepairJob, *, message_form: MessageForm | None = None, status: int = 200):
@@ -164,7 +130,7 @@ def _job_page(request: HttpRequest, job: RepairJob, *, message_form: MessageForm
             page["assign_form"] = AssignForm(job=job)
         if page["can_set_promise"]:
             page["promise_form"] = PromiseForm(initial={"promised_at": job.promised_at})
-    response = _screen(request, selectors.job_screen, "repairs/job_detail.html", build, page, pk=job.pk)
+    response = render_screen(request, selectors.job_screen, "repairs/job_detail.html", build, page, pk=job.pk)
     if status != 200 and response.status_code == 200:
         response.status_code = status
     return response
@@ -185,7 +151,7 @@ def job_thread(request: HttpRequest, pk: int) -> HttpResponse:
     Reading it writes nothing: the fragment itself asks to be marked read
     with a POST (job_thread_read) when it arrives.
     """
-    job = _get_job(request, pk)
+    job = get_job_or_404(request, pk)
 
     def render_thread(etag_for: Callable[[int], str]) -> HttpResponse:
         context = {"job": job, "thread": selectors.thread_messages(job), "thread_etag": etag_for(0).strip('"')}
@@ -198,8 +164,45 @@ def job_thread(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_thread_read(request: HttpRequest, pk: int) -> HttpResponse:
     """Remember that the viewer has read the thread (unread badges in their lists)."""
-    services.mark_thread_read(_get_job(request, pk), by=request.user)
+    services.mark_thread_read(get_job_or_404(request, pk), by=request.user)
     return HttpResponse(status=204)
+
+
+@polled_screen(selectors.approvals_leads_screen)
+@login_required
+@require_GET
+def job_approvals_leads(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job page's approvals, leads and status links, loaded after the page and
+    then polled; 304 while the job is unchanged."""
+    job = get_job_or_404(request, pk)
+    user = request.user
+
+    def build(etag_for) -> HttpResponse:
+        selectors.attach_people(job)
+        may_manage_links = permissions.can_manage_status_link(user, job)
+        live_links = views_status_links.live_links(request, job) if may_manage_links else []
+        # A live link stops being shown when it expires, and an open request
+        # shows how long it has waited: render again then.
+        approvals = selectors.job_approvals(job)
+        deadlines = [int(entry["expiry"].timestamp()) + 1 for entry in live_links if entry["expiry"]]
+        if any(approval.is_open for approval in approvals):
+            deadlines.append(selectors.next_minute())
+        context = {
+            "job": job,
+            "etag": etag_for(min(deadlines, default=0)).strip('"'),
+            "approvals": approvals,
+            "leads": selectors.job_leads(job),
+            "live_links": live_links,
+            "can_request_approval": permissions.can_request_approval(user, job)
+            and Status.AWAITING_APPROVAL in job.allowed_next_statuses,
+            "can_decide": permissions.can_decide_approval(user, job),
+            "can_flag_lead": permissions.can_flag_lead(user, job),
+            "can_manage_links": may_manage_links and job.status != Status.CANCELLED,
+            "link_days": settings.STATUS_LINK_DAYS_AFTER_DELIVERY,
+        }
+        return render(request, "repairs/partials/job_approvals_leads.html", context)
+
+    return render_polled(request, selectors.approvals_leads_screen, build, pk=pk)
 
 
 @login_required
@@ -210,7 +213,7 @@ def attachment_file(request: HttpRequest, pk: int, attachment_id: int, variant: 
     Read through the storage API, so it works the same on local disk and on
     object storage; no public media URL is needed.
     """
-    job = _get_job(request, pk)
+    job = get_job_or_404(request, pk)
     attachment = Attachment.objects.filter(pk=attachment_id, message__job=job).first()
     stored = getattr(attachment, "thumbnail" if variant == "thumb" else "image", None)
     if not stored:
@@ -228,7 +231,7 @@ def attachment_file(request: HttpRequest, pk: int, attachment_id: int, variant: 
 @login_required
 @require_POST
 def job_message(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk, people=True)
+    job = get_job_or_404(request, pk, people=True)
     if not permissions.can_post_message(request.user, job):
         raise PermissionDenied
     form = MessageForm(request.POST, request.FILES, job=job)
@@ -246,14 +249,14 @@ def job_message(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_status(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk, people=True)
+    job = get_job_or_404(request, pk, people=True)
     form = StatusChangeForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a next status from the buttons."))
         return redirect(job)
     to = form.cleaned_data["to"]
     if not permissions.can_change_status(request.user, job, to):
-        raise PermissionDenied(_("You may not move this job to that status."))
+        raise PermissionDenied(permissions.REFUSED_STATUS_MOVE)
     if move_kind(job.status, to) != Move.FORWARD and not form.cleaned_data["confirmed"]:
         # A move back or aside is confirmed on its own page: a stale page or a
         # stray tap never sends a finished car back into work.
@@ -274,10 +277,9 @@ def job_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_claim(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk, people=True)
-    if not permissions.can_claim(request.user, job):
-        raise PermissionDenied(_("Only a technician can claim an unassigned job."))
+    job = get_job_or_404(request, pk, people=True)
     try:
+        # A user who may not claim it gets the service's refusal as a 403.
         services.claim_job(job, by=request.user)
     except services.JobError as error:
         messages.error(request, str(error))
@@ -289,7 +291,7 @@ def job_claim(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk, people=True)
+    job = get_job_or_404(request, pk, people=True)
     if not permissions.can_assign(request.user, job):
         raise PermissionDenied
     form = AssignForm(request.POST, job=job)
@@ -307,7 +309,7 @@ def job_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_promise(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk, people=True)
+    job = get_job_or_404(request, pk, people=True)
     if not permissions.can_set_promise(request.user, job):
         raise PermissionDenied
     form = PromiseForm(request.POST)
@@ -357,5 +359,51 @@ def job_create_customers(request: HttpRequest) -> HttpResponse:
     """Customer options matching the intake form's search box (htmx)."""
     if not permissions.can_create_job(request.user):
         raise PermissionDenied
-    matches = selectors.search_customers(request.user, request.GET.get("customer_search", ""))
+    term = request.GET.get("customer_search", "")
+    matches = search_customers(request.user, term, limit=selectors.CUSTOMER_CHOICES_SHOWN)
     return render(request, "repairs/partials/customer_options.html", {"customers": matches})
+
+
+# --- My requests: sales' internal requests to the workshop (PDI, accessories, trade-ins) ---
+
+
+@polled_screen(selectors.requests_screen)
+@login_required
+@require_GET
+def my_requests(request: HttpRequest) -> HttpResponse:
+    user = request.user
+
+    def build() -> dict:
+        open_jobs = selectors.my_requests(user)
+        for job in open_jobs:
+            job.may_hand_over = job.status == Status.READY and permissions.can_change_status(
+                user, job, Status.DELIVERED
+            )
+        return {
+            "open_jobs": open_jobs,
+            "finished_jobs": selectors.my_requests(user, finished=True),
+            # A request turns "at risk" before its due time and "overdue" at it.
+            "deadline": selectors.first_to_come(selectors.risk_changes(open_jobs)),
+        }
+
+    return render_screen(request, selectors.requests_screen, "repairs/my_requests.html", build)
+
+
+@login_required
+@require_POST
+def handover(request: HttpRequest, pk: int) -> HttpResponse:
+    """Sales confirms the car was handed over: ready → delivered through the one status door."""
+    job = get_job_or_404(request, pk, people=True)
+    if not permissions.can_change_status(request.user, job, Status.DELIVERED):
+        raise PermissionDenied(_("Only the car's sales owner confirms the hand-over."))
+    form = HandoverForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Reload the page and try again."))
+        return redirect("repairs:my_requests")
+    try:
+        services.change_status(job, to=Status.DELIVERED, by=request.user, expected_version=form.cleaned_data["version"])
+    except services.JobError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("%(number)s was handed over.") % {"number": job.number})
+    return redirect("repairs:my_requests")

@@ -397,11 +397,12 @@ def build_data(jobs_total: int, staff_per_branch: int) -> dict:
     from django.db import connection
     from django.db.models import F, Max
     from django.utils import timezone
-    from django.utils.translation import gettext_lazy as _
     from PIL import Image
 
     from accounts.models import User
-    from dealership.models import Branch, Customer, Notification, Vehicle
+    from customers.models import Customer, Vehicle
+    from dealership.i18n import gettext_lazy as _
+    from dealership.models import Branch, Notification
     from dealership.notifications import portable
     from repairs.models import Attachment, JobEvent, JobKind, JobMessage, JobReadMarker, RepairJob, Status
 
@@ -573,7 +574,7 @@ def build_data(jobs_total: int, staff_per_branch: int) -> dict:
                         target_id=job_id,
                         created_at=received + timedelta(hours=len(path)),
                         read_at=None if (job_id + number_on_job) % 4 == 0 else now,
-                        email_status="skipped",
+                        send_status="skipped",
                     )
             for step, step_status in enumerate(path):
                 add(
@@ -943,7 +944,7 @@ committed = {}
 for job in jobs:
     change_status(job, to="on_hold", by=advisor, expected_version=job.version)
     done = time.time()
-    mailed = Notification.objects.filter(target_id=job.pk).exclude(email_status="skipped")
+    mailed = Notification.objects.filter(target_id=job.pk).exclude(send_status="skipped")
     for pk in mailed.values_list("pk", flat=True):
         committed[str(pk)] = done
     time.sleep(0.02)
@@ -1068,9 +1069,10 @@ def build_kpi_data(jobs_total: int, responses: int) -> dict:
     from django.db.models import Max
     from django.utils import timezone
 
-    from dealership.models import Branch, Customer, Vehicle
+    from customers.models import Customer, Vehicle
+    from dealership.models import Branch
     from feedback.models import SurveyInvitation, SurveyResponse
-    from goals import kpi_services
+    from goals import services as kpi_services
     from repairs.models import JobKind, RepairJob
 
     started = time.monotonic()
@@ -1129,7 +1131,7 @@ def build_kpi_data(jobs_total: int, responses: int) -> dict:
                 "language": "ja",
                 "created_at": asked,
                 "expires_at": asked + timedelta(days=30),
-                "email_status": "sent",
+                "send_status": "sent",
                 "sent_at": asked,
                 "answered_at": answered,
             }

@@ -279,7 +279,7 @@ def drive(config_path: Path) -> None:
             screens = [
                 ("job", f"/jobs/{job}/"),
                 ("thread", f"/jobs/{job}/thread/"),
-                ("approvals panel", f"/jobs/{job}/loops/"),
+                ("approvals panel", f"/jobs/{job}/approvals-leads/"),
             ]
         elif role == "technician":
             screens = [("queue", "/jobs/queue/")]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import factory
 
 from accounts.models import Department, Role, User
-from dealership.models import Branch, Customer, Vehicle
+from customers.models import Customer, Vehicle
+from dealership.models import Branch
 
 PASSWORD = "correct-horse-battery"
 

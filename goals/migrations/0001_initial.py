@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import goals.models
+import events.models
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
             name='EventMaterial',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to=goals.models.material_path, verbose_name='file')),
+                ('file', models.FileField(upload_to=events.models.material_path, verbose_name='file')),
                 ('original_name', models.CharField(max_length=200, verbose_name='file name')),
                 ('size', models.PositiveIntegerField(default=0, verbose_name='size (bytes)')),
                 ('uploaded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='uploaded at')),

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from dealership.models import Notification
 from dealership.notifications import notify
-from dealership.tasks import MAX_EMAIL_ATTEMPTS, deliver_notification, sweep_pending_notifications
+from dealership.outbox import MAX_ATTEMPTS
+from dealership.tasks import deliver_notification, sweep_pending_notifications
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +23,14 @@ def rendered_for(reader, notification: Notification) -> str:
 
 
 def row(recipient, **fields) -> Notification:
-    defaults = {"kind": "message", "template": "テスト", "email_status": "pending"}
+    defaults = {"kind": "message", "template": "テスト", "send_status": "pending"}
     return Notification.objects.create(recipient=recipient, **(defaults | fields))
 
 
 def test_notify_writes_rows_in_each_language_and_sends_after_commit(
     sales_rep, technician, mailoutbox, django_capture_on_commit_callbacks
 ):
-    from django.utils.translation import gettext_lazy as _
+    from dealership.i18n import gettext_lazy as _
 
     technician.language = "en"
     technician.save()
@@ -41,7 +42,7 @@ def test_notify_writes_rows_in_each_language_and_sends_after_commit(
     assert {n.template["t"][0] for n in created} == {"Home"}
     assert sorted(rendered_for(n.recipient, n) for n in created) == ["Home", "ホーム"]
     assert len(mailoutbox) == 2
-    assert set(Notification.objects.values_list("email_status", flat=True)) == {"sent"}
+    assert set(Notification.objects.values_list("send_status", flat=True)) == {"sent"}
 
 
 def test_a_delivered_row_is_never_sent_again(sales_rep, mailoutbox):
@@ -50,7 +51,7 @@ def test_a_delivered_row_is_never_sent_again(sales_rep, mailoutbox):
     assert deliver_notification.delay(notification.pk).get() == "not-pending"
     assert len(mailoutbox) == 1
     notification.refresh_from_db()
-    assert (notification.email_status, notification.email_attempts) == ("sent", 1)
+    assert (notification.send_status, notification.attempts) == ("sent", 1)
 
 
 def test_the_sweeper_sends_rows_left_pending_but_respects_a_backoff(sales_rep, settings, mailoutbox):
@@ -62,8 +63,8 @@ def test_the_sweeper_sends_rows_left_pending_but_respects_a_backoff(sales_rep, s
         next_attempt_at=timezone.now() + timedelta(minutes=2),
     )
     assert sweep_pending_notifications() == 1
-    assert Notification.objects.get(pk=forgotten.pk).email_status == "sent"
-    assert Notification.objects.get(pk=waiting.pk).email_status == "pending"
+    assert Notification.objects.get(pk=forgotten.pk).send_status == "sent"
+    assert Notification.objects.get(pk=waiting.pk).send_status == "pending"
     assert len(mailoutbox) == 1
 
 
@@ -71,15 +72,13 @@ def test_a_send_abandoned_by_a_dead_worker_is_retried_until_attempts_run_out(sal
     settings.EMAIL_CLAIM_TIMEOUT_SECONDS = 60
     settings.EMAIL_SWEEP_GRACE_SECONDS = 0
     long_ago = timezone.now() - timedelta(minutes=10)
-    retried = row(sales_rep, email_status="sending", claimed_at=long_ago, email_attempts=1, created_at=long_ago)
-    hopeless = row(
-        sales_rep, email_status="sending", claimed_at=long_ago, email_attempts=MAX_EMAIL_ATTEMPTS, created_at=long_ago
-    )
-    recent = row(sales_rep, email_status="sending", claimed_at=timezone.now(), email_attempts=1, created_at=long_ago)
+    retried = row(sales_rep, send_status="sending", claimed_at=long_ago, attempts=1, created_at=long_ago)
+    hopeless = row(sales_rep, send_status="sending", claimed_at=long_ago, attempts=MAX_ATTEMPTS, created_at=long_ago)
+    recent = row(sales_rep, send_status="sending", claimed_at=timezone.now(), attempts=1, created_at=long_ago)
     sweep_pending_notifications()
-    assert Notification.objects.get(pk=retried.pk).email_status == "sent"
-    assert Notification.objects.get(pk=hopeless.pk).email_status == "failed"
-    assert Notification.objects.get(pk=recent.pk).email_status == "sending"
+    assert Notification.objects.get(pk=retried.pk).send_status == "sent"
+    assert Notification.objects.get(pk=hopeless.pk).send_status == "failed"
+    assert Notification.objects.get(pk=recent.pk).send_status == "sending"
     assert len(mailoutbox) == 1
 
 

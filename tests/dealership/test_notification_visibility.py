@@ -14,12 +14,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
 from accounts import services as staff
+from dealership.i18n import gettext_lazy
 from dealership.models import Notification
 from dealership.notifications import notify
-from goals.models import TeamEvent
+from events.models import TeamEvent
 from repairs.models import JobMessage
 from tests.factories import CustomerFactory, RepairJobFactory, UserFactory, VehicleFactory
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import translation
-from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from dealership.i18n import gettext_lazy, pgettext_lazy
 from dealership.models import Notification
 from dealership.notifications import notify, portable
 from repairs.models import CustomerStatus, JobMessage

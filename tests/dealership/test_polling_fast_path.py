@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from repairs import services
+from repairs import services, status_links
 from tests.factories import CustomerFactory, RepairJobFactory, VehicleFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +110,7 @@ def test_the_job_pages_loops_section_refreshes_without_queries_and_follows_its_j
     job, technician, advisor, client, django_assert_num_queries
 ):
     client.force_login(technician)
-    url = reverse("repairs:job_loops", args=[job.pk])
+    url = reverse("repairs:job_approvals_leads", args=[job.pk])
     etag = client.get(url, **HTMX)["ETag"]
     with django_assert_num_queries(0):
         assert client.get(url, HTTP_IF_NONE_MATCH=etag, **HTMX).status_code == 304
@@ -144,7 +144,7 @@ def test_weak_and_listed_etags_are_read_the_same_way_by_the_middleware_and_the_v
 
 
 def test_the_customers_status_page_answers_304_until_its_job_changes(job, sales_rep, advisor, client):
-    link = services.create_status_link(job, by=sales_rep)
+    link = status_links.create_status_link(job, by=sales_rep)
     etag = client.get(link.public_url, **HTMX)["ETag"]
     assert client.get(link.public_url, HTTP_IF_NONE_MATCH=f"W/{etag}", **HTMX).status_code == 304
     services.change_promised_time(job, promised_at=timezone.now() + timedelta(days=3), reason="部品待ち", by=advisor)

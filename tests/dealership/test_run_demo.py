@@ -236,7 +236,7 @@ def test_the_demo_serves_every_loop_on_its_port_and_stops_on_ctrl_c(tmp_path):
         advisor = Browser(base)
         assert advisor.sign_in("advisor@example.com") == f"{base}/"
 
-        status, page = advisor.get(f"/voice/customers/{other_branch_customer}/")
+        status, page = advisor.get(f"/customers/{other_branch_customer}/")
         assert status == 404
         assert "このページは存在しません" in page and "ホームに戻る" in page  # templates/404.html
         assert "URLconf" not in page and "DEBUG = True" not in page

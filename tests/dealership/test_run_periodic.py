@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from dealership.celery import app as celery_app
 from dealership.management.commands.run_periodic import InProcessBeat, did_something
-from feedback.models import EmailStatus, SurveyInvitation
+from feedback.models import SurveyInvitation
 from feedback.services import survey_path
 from repairs.models import Status
 from repairs.services import change_status
@@ -32,7 +32,7 @@ def counted(monkeypatch):
     """Calls of the at-risk and approval-reminder services, instead of running them."""
     calls: list[str] = []
     monkeypatch.setattr("repairs.services.alert_jobs_at_risk", lambda: calls.append("at-risk") or 2)
-    monkeypatch.setattr("repairs.services.remind_undecided_approvals", lambda: calls.append("reminders") or 0)
+    monkeypatch.setattr("repairs.approvals.remind_undecided_approvals", lambda: calls.append("reminders") or 0)
     return calls
 
 
@@ -68,7 +68,7 @@ def test_an_interval_task_runs_one_interval_after_start_and_then_once_per_interv
 
 def test_a_crontab_task_runs_at_its_time_of_day(monkeypatch):
     runs: list[int] = []
-    monkeypatch.setattr("goals.kpi_services.take_daily_snapshots", lambda: runs.append(1) or 12)
+    monkeypatch.setattr("goals.services.take_daily_snapshots", lambda: runs.append(1) or 12)
     schedule = {"snapshots": {"task": "goals.tasks.take_kpi_snapshots", "schedule": crontab(hour=0, minute=20)}}
     with time_machine.travel(datetime(2026, 11, 27, 23, 0, tzinfo=TOKYO), tick=False) as clock:
         beat = InProcessBeat(celery_app, schedule)
@@ -126,7 +126,7 @@ def test_a_car_handed_over_gets_its_survey_email_with_the_link_from_the_periodic
         call_command("run_periodic", "--once", stdout=io.StringIO())
 
     invitation = SurveyInvitation.objects.get(job=job)
-    assert invitation.email_status == EmailStatus.SENT
+    assert invitation.send_status == SurveyInvitation.SendStatus.SENT
     survey_mails = [message for message in mail.outbox if message.to == ["kenichi@example.jp"]]
     assert len(survey_mails) == 1
     assert f"{settings.SITE_URL}{survey_path(invitation)}" in survey_mails[0].body

@@ -16,7 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Role, User
-from dealership.models import Customer
+from customers.models import Customer
 from feedback import services
 from feedback.models import CustomerVoice, SurveyResponse, VoiceStatus
 from repairs import services as repairs_services
@@ -130,8 +130,8 @@ def test_the_customer_voice_pages_have_zero_axe_violations_and_fit_a_phone(demo_
         "/voice/items/",
         "/voice/items/overdue/",
         f"/voice/items/{voice.pk}/",
-        "/voice/customers/?q=サトウ",
-        f"/voice/customers/{job.customer_id}/",
+        "/customers/?q=サトウ",
+        f"/customers/{job.customer_id}/",
         f"/voice/items/new/?customer={job.customer_id}",
         "/",
     ):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
-from goals.models import RSVP, ActionItem, EventKind, EventParticipant, TeamEvent
+from events.models import RSVP, ActionItem, EventKind, EventParticipant, TeamEvent
 
 from .test_journeys import assert_tappable, local_input_value, report, signed_in, sweep
 from .test_personas import assert_no_horizontal_scroll

@@ -430,7 +430,7 @@ def test_open_screens_survive_unchanged_refreshes_and_still_show_the_next_change
 def test_a_sales_rep_opens_a_pdi_request_for_an_existing_customers_car(demo_site, new_page):
     """Searching finds the customer, picking them loads their vehicles (htmx), and an internal
     request needs its due time."""
-    from dealership.models import Customer
+    from customers.models import Customer
 
     # A customer of a colleague: not in the rep's shortlist, found with the search box.
     customer = (

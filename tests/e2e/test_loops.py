@@ -17,7 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
-from repairs import services
+from repairs import approvals, leads, services, status_links
 from repairs.models import ApprovalRequest, RepairJob, Status
 
 from .test_journeys import (
@@ -63,7 +63,7 @@ def new_job(title: str) -> RepairJob:
 
 def wait_for_loops(page) -> None:
     """The job page's approvals/leads section is loaded after the page, then polls itself."""
-    expect(page.locator("#job-loops[hx-trigger='every 5s']")).to_have_count(1)
+    expect(page.locator("#job-approvals-leads[hx-trigger='every 5s']")).to_have_count(1)
 
 
 # --- the approval loop ---------------------------------------------------------------
@@ -96,7 +96,7 @@ def test_the_approval_loop_runs_from_the_technicians_phone_to_the_sales_reps_des
     expect(technician).to_have_url(f"{demo_site}/jobs/{job.pk}/")
     expect(technician.get_by_test_id("workshop-status")).to_have_text(AWAITING_APPROVAL)
     wait_for_loops(technician)
-    card = technician.locator("#job-loops [data-testid=approval]")
+    card = technician.locator("#job-approvals-leads [data-testid=approval]")
     expect(card).to_have_attribute("data-status", "pending")
     mark_document(technician)
 
@@ -133,7 +133,7 @@ def test_the_customer_opens_the_link_on_a_phone_and_sees_the_next_tap_of_the_tec
     technician_user = User.objects.get(email=TECHNICIAN)
     for status in (Status.IN_PROGRESS, Status.QUALITY_CHECK):
         job = services.change_status(job, to=status, by=technician_user, expected_version=job.version)
-    link = services.create_status_link(job, by=User.objects.get(email=SALES))
+    link = status_links.create_status_link(job, by=User.objects.get(email=SALES))
 
     customer = new_page("phone")
     customer.goto(f"{demo_site}{link.public_url}")
@@ -161,7 +161,7 @@ def test_the_customer_opens_the_link_on_a_phone_and_sees_the_next_tap_of_the_tec
 def test_a_revoked_link_shows_the_friendly_page_on_a_phone(demo_site, new_page):
     job = new_job("取り消しの確認")
     sales_user = User.objects.get(email=SALES)
-    link = services.create_status_link(job, by=sales_user)
+    link = status_links.create_status_link(job, by=sales_user)
     sales = signed_in(new_page, demo_site, SALES, "phone")
     sales.goto(f"{demo_site}/jobs/{job.pk}/#status-link")
     wait_for_loops(sales)
@@ -190,9 +190,9 @@ def test_a_revoked_link_shows_the_friendly_page_on_a_phone(demo_site, new_page):
 def test_the_loops_screens_have_zero_axe_violations_and_fit_a_phone(demo_site, new_page, viewport):
     job = new_job("画面確認（ループ）")
     technician_user = User.objects.get(email=TECHNICIAN)
-    approval = services.request_approval(job, by=technician_user, work="バッテリー交換", estimate_yen=22000)
-    services.flag_sales_lead(job, by=technician_user, reason="new_models", note="新型に興味あり")
-    services.create_status_link(job, by=User.objects.get(email=SALES))
+    approval = approvals.request_approval(job, by=technician_user, work="バッテリー交換", estimate_yen=22000)
+    leads.flag_sales_lead(job, by=technician_user, reason="new_models", note="新型に興味あり")
+    status_links.create_status_link(job, by=User.objects.get(email=SALES))
     pages = {
         SALES: [
             "/",

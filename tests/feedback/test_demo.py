@@ -39,9 +39,9 @@ def test_the_demo_has_a_believable_survey_history_and_voice_items_in_every_statu
     low = responses.filter(overall__lte=2).count() + responses.filter(overall__gte=3, nps__lte=6).count()
     assert recovery.count() == low > 0
     assert set(recovery.values_list("status", flat=True)) >= {VoiceStatus.OPEN, VoiceStatus.CLOSED}
-    assert SurveyInvitation.objects.filter(email_status="sent").count() > responses.count()
+    assert SurveyInvitation.objects.filter(send_status="sent").count() > responses.count()
     assert JobEvent.objects.filter(kind=JobEvent.Kind.SURVEY_ANSWERED).count() == responses.count()
-    assert not Notification.objects.filter(email_status=Notification.EmailStatus.PENDING).exists()
+    assert not Notification.objects.filter(send_status=Notification.SendStatus.PENDING).exists()
 
 
 def test_seeding_twice_adds_no_second_survey_history():

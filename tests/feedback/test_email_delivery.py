@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 import pytest
 from django.test import Client
 
-from feedback import services
-from feedback.models import EmailStatus, SurveyInvitation
+from feedback import services, tasks
+from feedback.models import SurveyInvitation
 from repairs.models import JobEvent
 from tests.reliability.conftest import wait_until
 
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 def invitations_reach(status: str, count: int, timeout: float = 20.0) -> list[SurveyInvitation]:
     def check():
         rows = list(SurveyInvitation.objects.order_by("pk"))
-        return rows if len(rows) == count and all(row.email_status == status for row in rows) else None
+        return rows if len(rows) == count and all(row.send_status == status for row in rows) else None
 
     return wait_until(check, timeout=timeout, what=f"{count} survey invitation(s) {status!r}")
 
@@ -43,7 +43,7 @@ def test_the_survey_email_goes_out_once_per_job_in_the_customers_language_and_it
     assert services.invite_delivered_jobs()["invited"] == 2
 
     received = {item.to: item for item in smtp_server.wait_for_delivered(2)}
-    rows = invitations_reach(EmailStatus.SENT, 2)
+    rows = invitations_reach(SurveyInvitation.SendStatus.SENT, 2)
     assert all(row.attempts == 1 for row in rows)
     for job, language in ((english, "en"), (japanese, "ja")):
         mail = received[job.customer.email]
@@ -59,7 +59,7 @@ def test_the_survey_email_goes_out_once_per_job_in_the_customers_language_and_it
     assert "Answer the survey" in received[english.customer.email].text
 
     assert services.invite_delivered_jobs()["invited"] == 0
-    assert services.sweep_pending_survey_emails() == 0
+    assert tasks.sweep_pending_survey_emails() == 0
     time.sleep(1)
     assert len(smtp_server.delivered) == 2
 
@@ -73,19 +73,19 @@ def test_with_the_broker_down_the_sweeper_sends_each_survey_later_exactly_once(
     started = time.monotonic()
     assert services.invite_delivered_jobs()["invited"] == 2
     assert time.monotonic() - started < 15  # publishing to a dead broker fails fast
-    assert {row.email_status for row in SurveyInvitation.objects.all()} == {EmailStatus.PENDING}
+    assert {row.send_status for row in SurveyInvitation.objects.all()} == {SurveyInvitation.SendStatus.PENDING}
 
     celery_broker.redis.start()
     celery_broker.reset_connections()
     celery_workers.start()
     settings.EMAIL_SWEEP_GRACE_SECONDS = 0
 
-    assert services.sweep_pending_survey_emails() == 2
+    assert tasks.sweep_pending_survey_emails() == 2
 
     delivered = smtp_server.wait_for_delivered(2)
-    invitations_reach(EmailStatus.SENT, 2)
+    invitations_reach(SurveyInvitation.SendStatus.SENT, 2)
     assert sorted(item.to for item in delivered) == sorted(job.customer.email for job in jobs)
-    assert services.sweep_pending_survey_emails() == 0
+    assert tasks.sweep_pending_survey_emails() == 0
     time.sleep(2)
     assert len(smtp_server.delivered) == 2
     assert all(row.attempts == 1 for row in SurveyInvitation.objects.all())

@@ -8,8 +8,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from dealership import outbox
 from feedback import services, tasks
-from feedback.models import EmailStatus, SkipReason, SurveyInvitation, SurveyOptOut
+from feedback.models import SkipReason, SurveyInvitation, SurveyOptOut
 from repairs.models import JobEvent
 from tests.factories import CustomerFactory
 
@@ -29,7 +30,7 @@ def test_a_delivered_job_past_its_delay_is_invited_once_and_mailed_once(make_del
     assert first == {"invited": 1, "no_email": 0, "opted_out": 0}
     assert second == {"invited": 0, "no_email": 0, "opted_out": 0}
     invitation = SurveyInvitation.objects.get(job=job)
-    assert invitation.email_status == EmailStatus.SENT
+    assert invitation.send_status == SurveyInvitation.SendStatus.SENT
     assert invitation.attempts == 1 and invitation.sent_at is not None
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [job.customer.email]
@@ -69,10 +70,10 @@ def test_customers_without_email_or_who_opted_out_are_skipped_and_counted(make_d
 
     assert counts == {"invited": 1, "no_email": 1, "opted_out": 1}
     rows = {row.job_id: row for row in SurveyInvitation.objects.all()}
-    assert rows[no_email.pk].email_status == EmailStatus.SKIPPED
+    assert rows[no_email.pk].send_status == SurveyInvitation.SendStatus.SKIPPED
     assert rows[no_email.pk].skip_reason == SkipReason.NO_EMAIL
     assert rows[opted.pk].skip_reason == SkipReason.OPTED_OUT
-    assert rows[invited.pk].email_status == EmailStatus.SENT
+    assert rows[invited.pk].send_status == SurveyInvitation.SendStatus.SENT
     assert [message.to for message in mail.outbox] == [[invited.customer.email]]
     # Handled once: the skipped jobs are not reconsidered on the next run.
     assert services.invite_delivered_jobs() == {"invited": 0, "no_email": 0, "opted_out": 0}
@@ -118,10 +119,10 @@ def test_the_email_is_in_the_customers_language_with_a_survey_link_and_a_one_cli
 
 
 def test_the_email_is_never_sent_twice_for_one_invitation(invitation):
-    SurveyInvitation.objects.filter(pk=invitation.pk).update(email_status=EmailStatus.PENDING)
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(send_status=SurveyInvitation.SendStatus.PENDING)
 
-    assert services.claim_survey_email(invitation.pk) is True
-    assert services.claim_survey_email(invitation.pk) is False
+    assert outbox.claim(SurveyInvitation, invitation.pk) is True
+    assert outbox.claim(SurveyInvitation, invitation.pk) is False
     assert services.send_survey_email(invitation.pk) == "not-pending"
     assert mail.outbox == []
 
@@ -137,22 +138,40 @@ def test_an_smtp_failure_keeps_the_row_pending_with_backoff_then_fails_after_fiv
         raise OSError("connection refused")
 
     monkeypatch.setattr(services, "send_templated_email", refuse)
-    with pytest.raises(services.SurveyEmailRetry) as retry:
+    with pytest.raises(outbox.RetryLater) as retry:
         services.send_survey_email(invitation.pk)
     invitation.refresh_from_db()
     assert retry.value.countdown == 30
-    assert invitation.email_status == EmailStatus.PENDING
-    assert invitation.attempts == 1 and "connection refused" in invitation.error
+    assert invitation.send_status == SurveyInvitation.SendStatus.PENDING
+    assert invitation.attempts == 1 and "connection refused" in invitation.last_error
     assert invitation.next_attempt_at > timezone.now() + timedelta(seconds=25)
 
     for expected in (60, 120, 240):
-        with pytest.raises(services.SurveyEmailRetry) as retry:
+        with pytest.raises(outbox.RetryLater) as retry:
             services.send_survey_email(invitation.pk)
         assert retry.value.countdown == expected
     assert services.send_survey_email(invitation.pk) == "failed"
     invitation.refresh_from_db()
-    assert invitation.email_status == EmailStatus.FAILED and invitation.attempts == 5
+    assert invitation.send_status == SurveyInvitation.SendStatus.FAILED and invitation.attempts == 5
     assert not JobEvent.objects.filter(job=job, kind=JobEvent.Kind.SURVEY_SENT).exists()
+
+
+def test_an_email_that_went_out_after_the_sweeper_gave_up_on_its_worker_is_on_the_timeline_once(
+    make_delivered_job, monkeypatch
+):
+    job = make_delivered_job()
+    invitation, _ = services.create_invitation(job, deliver=False)
+
+    def send_while_the_sweeper_gives_up(*args, **kwargs):
+        SurveyInvitation.objects.filter(pk=invitation.pk).update(send_status=SurveyInvitation.SendStatus.FAILED)
+
+    monkeypatch.setattr(services, "send_templated_email", send_while_the_sweeper_gives_up)
+
+    assert services.send_survey_email(invitation.pk) == "sent"
+    invitation.refresh_from_db()
+    assert invitation.send_status == SurveyInvitation.SendStatus.SENT
+    services.record_survey_sent(invitation)
+    assert JobEvent.objects.filter(job=job, kind=JobEvent.Kind.SURVEY_SENT).count() == 1
 
 
 def test_the_sweeper_enqueues_pending_rows_and_returns_stuck_ones(make_delivered_job, settings):
@@ -163,12 +182,18 @@ def test_the_sweeper_enqueues_pending_rows_and_returns_stuck_ones(make_delivered
     for job in (lost, fresh, stuck):
         services.create_invitation(job, deliver=False)
     SurveyInvitation.objects.filter(job__in=[lost, stuck]).update(created_at=long_ago)
-    SurveyInvitation.objects.filter(job=stuck).update(email_status=EmailStatus.SENDING, claimed_at=long_ago, attempts=1)
+    SurveyInvitation.objects.filter(job=stuck).update(
+        send_status=SurveyInvitation.SendStatus.SENDING, claimed_at=long_ago, attempts=1
+    )
 
     assert tasks.sweep_pending_survey_emails() == 2
 
-    status = dict(SurveyInvitation.objects.values_list("job_id", "email_status"))
-    assert status == {lost.pk: EmailStatus.SENT, stuck.pk: EmailStatus.SENT, fresh.pk: EmailStatus.PENDING}
+    status = dict(SurveyInvitation.objects.values_list("job_id", "send_status"))
+    assert status == {
+        lost.pk: SurveyInvitation.SendStatus.SENT,
+        stuck.pk: SurveyInvitation.SendStatus.SENT,
+        fresh.pk: SurveyInvitation.SendStatus.PENDING,
+    }
     assert sorted(message.to[0] for message in mail.outbox) == sorted([lost.customer.email, stuck.customer.email])
     assert tasks.sweep_pending_survey_emails() == 0
 
@@ -197,7 +222,7 @@ def test_opting_out_stops_the_customers_pending_invitations(make_delivered_job, 
 
     assert SurveyOptOut.objects.filter(customer=customer).count() == 1
     two.refresh_from_db()
-    assert two.email_status == EmailStatus.SKIPPED and two.skip_reason == SkipReason.OPTED_OUT
+    assert two.send_status == SurveyInvitation.SendStatus.SKIPPED and two.skip_reason == SkipReason.OPTED_OUT
     assert services.send_survey_email(two.pk) == "not-pending"
 
 

@@ -94,7 +94,7 @@ def dataset(frozen, branch, other_branch, staff, other_branch_user):
             customer=customer, sales_owner=staff["S1"], advisor=staff["advisor"], delivered_ago=timedelta(days=3)
         )
         invitation, _ = services.create_invitation(job, at=NOW - timedelta(days=2), deliver=False)
-        if invitation.email_status == "pending":
+        if invitation.send_status == "pending":
             services.record_survey_sent(invitation, at=NOW - timedelta(days=2))
 
 

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from goals import kpi_services
+from goals import services as kpi_services
 from goals.models import ManualKpiValue
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ from django.core.management.base import CommandError
 
 from accounts.models import Department, Role
 from dealership.settings import CELERY_BEAT_SCHEDULE
-from goals import kpi_services, tasks
+from goals import services as kpi_services
+from goals import tasks
 from goals.metrics import METRICS, get_metric
 from goals.models import Goal, GoalPeriod, GoalStatus, KpiSnapshot
 from tests.factories import UserFactory
@@ -341,8 +342,8 @@ def test_an_all_branch_manager_sets_a_goal_for_every_branch(branch):
 
 
 def test_the_demo_sets_goals_in_every_state_and_90_days_of_snapshots_once():
-    from goals.kpi_selectors import goal_cards
     from goals.models import ManualKpiValue
+    from goals.selectors import goal_cards
 
     call_command("seed_demo", verbosity=0, stdout=io.StringIO())
     manager = UserFactory.build(role=Role.MANAGER, all_branches=True, is_superuser=True)

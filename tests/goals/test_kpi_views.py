@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, Role
-from goals import kpi_services
+from goals import services as kpi_services
 from goals.metrics import METRICS
 from goals.models import Goal, GoalPeriod, KpiSnapshot, ManualKpiValue
 from tests.factories import UserFactory
@@ -159,7 +159,7 @@ def test_the_csv_export_lists_every_metric_with_both_periods_and_its_formula(bra
     download = client_for(manager).get(reverse("goals:kpi_export"), OCTOBER)
     assert download.status_code == 200
     assert download["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(download.getvalue().decode("utf-8-sig"))))
     assert rows[0][4] == "2026-10-01–2026-10-31" and rows[0][5] == "2026-09-01–2026-09-30"
     by_key = {row[0]: row for row in rows[1:]}
     assert set(by_key) == set(METRICS)
@@ -170,6 +170,18 @@ def test_the_csv_export_lists_every_metric_with_both_periods_and_its_formula(bra
 
 def test_the_csv_export_of_another_branch_is_404(manager, other_branch, client_for):
     assert client_for(manager).get(reverse("goals:kpi_export"), {"branch": other_branch.pk}).status_code == 404
+
+
+def test_the_csv_export_writes_a_negative_figure_as_a_number_and_rounds_as_the_dashboard(branch, manager, client_for):
+    # The CSV helper prefixes text that a spreadsheet would run as a formula ("-…"): figures go in as numbers.
+    response(branch, overall=2, nps=0, submitted=at(5))
+    response(branch, overall=4, nps=5, submitted=at(6))
+    response(branch, overall=3, nps=3, submitted=at(7))
+    download = client_for(manager).get(reverse("goals:kpi_export"), OCTOBER)
+    by_key = {row[0]: row for row in csv.reader(io.StringIO(download.getvalue().decode("utf-8-sig")))}
+    assert by_key["nps"][4] == "-100"
+    assert float(by_key["csat"][4]) == 3.0
+    assert by_key["jobs_delivered"][4] == "3"
 
 
 # --- drill-down ---------------------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ import pytest
 from django.utils import translation
 
 from accounts.models import Department, Role
+from events.models import EventKind, EventParticipant, TeamEvent
 from feedback.models import (
     CustomerVoice,
-    EmailStatus,
     SurveyInvitation,
     SurveyResponse,
     VoiceCategory,
@@ -24,7 +24,7 @@ from feedback.models import (
     VoiceStatus,
 )
 from goals.metrics import METRICS, MedianTurnaround, Unit, get_metric
-from goals.models import EventKind, EventParticipant, ManualKpiValue, TeamEvent
+from goals.models import ManualKpiValue
 from repairs.models import ApprovalRequest, RepairJob, SalesLead
 from tests.factories import CustomerFactory, RepairJobFactory, UserFactory, VehicleFactory
 
@@ -59,7 +59,7 @@ def invitation(target: RepairJob, *, created: datetime, sent: bool = True, answe
         token=secrets.token_urlsafe(16),
         created_at=created,
         expires_at=created + timedelta(days=30),
-        email_status=EmailStatus.SENT if sent else EmailStatus.SKIPPED,
+        send_status=SurveyInvitation.SendStatus.SENT if sent else SurveyInvitation.SendStatus.SKIPPED,
         answered_at=answered,
     )
 

@@ -18,7 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from dealership.models import Notification
-from dealership.tasks import MAX_EMAIL_ATTEMPTS, sweep_pending_notifications
+from dealership.outbox import MAX_ATTEMPTS
+from dealership.tasks import sweep_pending_notifications
 from repairs import services
 from repairs.models import RepairJob
 from tests.factories import UserFactory
@@ -40,7 +41,7 @@ def rows_reach(status: str, count: int, *, timeout: float = 20.0) -> list[Notifi
 
     def check():
         rows = list(Notification.objects.order_by("pk"))
-        return rows if len(rows) == count and all(row.email_status == status for row in rows) else None
+        return rows if len(rows) == count and all(row.send_status == status for row in rows) else None
 
     return wait_until(check, timeout=timeout, what=f"{count} notification(s) with e-mail status {status!r}")
 
@@ -71,9 +72,9 @@ def test_a_status_change_reaches_a_real_smtp_server_through_a_real_worker(
     assert "Open it in the portal" not in japanese.text
     assert job_link(job) in japanese.text
 
-    rows = rows_reach(Notification.EmailStatus.SENT, 2)
+    rows = rows_reach(Notification.SendStatus.SENT, 2)
     assert {row.recipient_id for row in rows} == {sales_rep.pk, advisor.pk}
-    assert all(row.email_attempts == 1 and row.email_error == "" and row.email_sent_at for row in rows)
+    assert all(row.attempts == 1 and row.last_error == "" and row.sent_at for row in rows)
     assert len(smtp_server.delivered) == 2
 
 
@@ -91,7 +92,7 @@ def test_with_the_broker_down_changes_succeed_and_the_sweeper_delivers_each_exac
         assert RepairJob.objects.get(pk=job.pk).status == "diagnosing"
     rows = list(Notification.objects.select_related("recipient"))
     assert len(rows) == 6  # sales owner and requester of each job
-    assert {row.email_status for row in rows} == {Notification.EmailStatus.PENDING}
+    assert {row.send_status for row in rows} == {Notification.SendStatus.PENDING}
 
     celery_broker.redis.start()  # same port, empty: the lost enqueues are really lost
     celery_broker.reset_connections()
@@ -101,7 +102,7 @@ def test_with_the_broker_down_changes_succeed_and_the_sweeper_delivers_each_exac
     assert sweep_pending_notifications() == len(rows)
 
     delivered = smtp_server.wait_for_delivered(len(rows))
-    rows_reach(Notification.EmailStatus.SENT, len(rows))
+    rows_reach(Notification.SendStatus.SENT, len(rows))
     per_notification = Counter(
         (row.recipient.email, row.url)
         for row in rows
@@ -114,7 +115,7 @@ def test_with_the_broker_down_changes_succeed_and_the_sweeper_delivers_each_exac
     assert sweep_pending_notifications() == 0
     time.sleep(2)
     assert len(smtp_server.delivered) == len(rows)
-    assert all(row.email_attempts == 1 for row in Notification.objects.all())
+    assert all(row.attempts == 1 for row in Notification.objects.all())
 
 
 def test_a_worker_killed_mid_send_does_not_send_twice(
@@ -131,7 +132,7 @@ def test_a_worker_killed_mid_send_does_not_send_twice(
 
     assert smtp_server.data_started.wait(20), "the worker never reached DATA"
     notification.refresh_from_db()
-    assert notification.email_status == Notification.EmailStatus.SENDING
+    assert notification.send_status == Notification.SendStatus.SENDING
 
     first.kill()  # main process and prefork child, mid-send
     # The server has the whole DATA section, but the sender hung up before the
@@ -141,7 +142,7 @@ def test_a_worker_killed_mid_send_does_not_send_twice(
     smtp_server.release.set()
     assert smtp_server.delivered == []
     notification.refresh_from_db()
-    assert notification.email_status == Notification.EmailStatus.SENDING
+    assert notification.send_status == Notification.SendStatus.SENDING
 
     settings.EMAIL_CLAIM_TIMEOUT_SECONDS = 1
     settings.EMAIL_SWEEP_GRACE_SECONDS = 0
@@ -152,7 +153,7 @@ def test_a_worker_killed_mid_send_does_not_send_twice(
     assert sweep_pending_notifications() == 1
 
     delivered = smtp_server.wait_for_delivered(1)
-    rows_reach(Notification.EmailStatus.SENT, 1)
+    rows_reach(Notification.SendStatus.SENT, 1)
     time.sleep(1)
     assert len(smtp_server.delivered) == 1
     assert delivered[0].to == sales_rep.email
@@ -193,13 +194,13 @@ def test_smtp_refusing_ends_failed_after_retries_with_the_error_shown_in_admin(
 
     services.change_status(job, to="diagnosing", by=manager, expected_version=job.version)
 
-    rows = rows_reach(Notification.EmailStatus.FAILED, 2, timeout=30)
+    rows = rows_reach(Notification.SendStatus.FAILED, 2, timeout=30)
     for row in rows:
-        assert row.email_attempts == MAX_EMAIL_ATTEMPTS == 5
-        assert "451" in row.email_error and "4.3.0 try later" in row.email_error
-        assert row.email_sent_at is None
+        assert row.attempts == MAX_ATTEMPTS == 5
+        assert "451" in row.last_error and "4.3.0 try later" in row.last_error
+        assert row.sent_at is None
     attempts = Counter(item.to for item in smtp_server.refused)
-    assert attempts == {sales_rep.email: MAX_EMAIL_ATTEMPTS, advisor.email: MAX_EMAIL_ATTEMPTS}
+    assert attempts == {sales_rep.email: MAX_ATTEMPTS, advisor.email: MAX_ATTEMPTS}
     assert smtp_server.delivered == []
 
     admin = UserFactory(email="admin@example.com", branch=branch, is_staff=True, is_superuser=True)

@@ -257,8 +257,8 @@ def test_two_web_instances_and_two_workers_share_every_change_and_send_each_emai
     assert {job.status for job in RepairJob.objects.filter(pk__in=[job.pk for job in jobs])} == {Status.READY}
 
     def all_sent() -> list[Notification]:
-        rows = list(Notification.objects.exclude(email_status=Notification.EmailStatus.SKIPPED))
-        return rows if rows and all(row.email_status == Notification.EmailStatus.SENT for row in rows) else []
+        rows = list(Notification.objects.exclude(send_status=Notification.SendStatus.SKIPPED))
+        return rows if rows and all(row.send_status == Notification.SendStatus.SENT for row in rows) else []
 
     rows = wait_until(all_sent, timeout=60, interval=0.2, what="every notification e-mail to be sent")
     assert len(rows) == JOBS * 6  # six customer-facing changes per job, each told to the sales rep

@@ -15,7 +15,7 @@ from django.utils import timezone
 from PIL import Image
 
 from dealership.models import Notification
-from repairs import services, tasks
+from repairs import approvals, leads, services, status_links, tasks
 from repairs.images import process_photo
 from repairs.models import ApprovalRequest, JobEvent, RepairJob
 from tests.conftest import missing
@@ -35,7 +35,7 @@ def working_job(job, technician, advisor):
 
 @pytest.fixture
 def approval(working_job, technician):
-    approval = services.request_approval(
+    approval = approvals.request_approval(
         working_job, by=technician, work="リアブレーキパッド交換", reason="残り2mm", estimate_yen=35000
     )
     Notification.objects.all().delete()
@@ -58,7 +58,7 @@ def photo_upload(name: str = "pads.jpg") -> SimpleUploadedFile:
 def test_requesting_approval_moves_the_job_to_awaiting_approval_and_alerts_only_the_sales_owner(
     working_job, technician, sales_rep, advisor
 ):
-    approval = services.request_approval(working_job, by=technician, work="タイヤ交換", estimate_yen="¥48,400")
+    approval = approvals.request_approval(working_job, by=technician, work="タイヤ交換", estimate_yen="¥48,400")
 
     working_job.refresh_from_db()
     assert working_job.status == "awaiting_approval"
@@ -82,7 +82,7 @@ def test_a_customer_without_sales_owner_alerts_every_advisor_of_the_branch(
     services.change_status(job, to="diagnosing", by=technician, expected_version=job.version)
     Notification.objects.all().delete()
 
-    services.request_approval(job, by=technician, work="ワイパー交換", estimate_yen=3300)
+    approvals.request_approval(job, by=technician, work="ワイパー交換", estimate_yen=3300)
 
     assert told("approval_requested") == {advisor.email, second_advisor.email}
 
@@ -90,7 +90,7 @@ def test_a_customer_without_sales_owner_alerts_every_advisor_of_the_branch(
 def test_photos_are_posted_on_the_thread_and_linked_to_the_request(working_job, technician):
     photo = process_photo(photo_upload())
 
-    approval = services.request_approval(
+    approval = approvals.request_approval(
         working_job, by=technician, work="マフラー交換", estimate_yen=52000, photos=[photo]
     )
 
@@ -100,7 +100,7 @@ def test_photos_are_posted_on_the_thread_and_linked_to_the_request(working_job, 
 
 
 def test_a_request_with_photos_alerts_the_sales_owner_once(working_job, technician, sales_rep, advisor):
-    services.request_approval(
+    approvals.request_approval(
         working_job, by=technician, work="マフラー交換", estimate_yen=52000, photos=[process_photo(photo_upload())]
     )
 
@@ -113,7 +113,7 @@ def test_a_request_with_photos_alerts_the_sales_owner_once(working_job, technici
 @pytest.mark.parametrize("estimate", [0, -5, "0", "-1200", "12.5", "3万", "", "abc", 10_000_001, "10,000,001"])
 def test_a_zero_negative_fractional_or_absurd_estimate_is_refused_with_a_message(working_job, technician, estimate):
     with pytest.raises(services.JobError) as refused:
-        services.request_approval(working_job, by=technician, work="エンジン載せ替え", estimate_yen=estimate)
+        approvals.request_approval(working_job, by=technician, work="エンジン載せ替え", estimate_yen=estimate)
     assert str(refused.value)
     working_job.refresh_from_db()
     assert working_job.status == "diagnosing"
@@ -121,7 +121,9 @@ def test_a_zero_negative_fractional_or_absurd_estimate_is_refused_with_a_message
 
 
 def test_the_largest_sensible_estimate_is_accepted(working_job, technician):
-    approval = services.request_approval(working_job, by=technician, work="エンジン載せ替え", estimate_yen="10,000,000")
+    approval = approvals.request_approval(
+        working_job, by=technician, work="エンジン載せ替え", estimate_yen="10,000,000"
+    )
     assert approval.estimate_yen == 10_000_000
 
 
@@ -129,18 +131,18 @@ def test_the_largest_sensible_estimate_is_accepted(working_job, technician):
 def test_no_approval_can_be_asked_on_a_cancelled_or_delivered_job(make_job, advisor, final):
     job = make_job(status=final)
     with pytest.raises((services.JobError, PermissionDenied)):
-        services.request_approval(job, by=advisor, work="追加作業", estimate_yen=1000)
+        approvals.request_approval(job, by=advisor, work="追加作業", estimate_yen=1000)
     assert not ApprovalRequest.objects.exists()
 
 
 def test_a_technician_cannot_ask_on_a_job_assigned_to_someone_else(working_job, other_technician):
     with pytest.raises(PermissionDenied):
-        services.request_approval(working_job, by=other_technician, work="追加作業", estimate_yen=1000)
+        approvals.request_approval(working_job, by=other_technician, work="追加作業", estimate_yen=1000)
 
 
 def test_a_sales_rep_does_not_raise_approval_requests(working_job, sales_rep):
     with pytest.raises(PermissionDenied):
-        services.request_approval(working_job, by=sales_rep, work="追加作業", estimate_yen=1000)
+        approvals.request_approval(working_job, by=sales_rep, work="追加作業", estimate_yen=1000)
 
 
 # --- recording the decision -------------------------------------------------------
@@ -150,7 +152,7 @@ def test_an_approval_sends_the_job_back_to_work_and_tells_technician_and_advisor
     approval, sales_rep, technician, advisor
 ):
     later = approval.requested_at + timedelta(minutes=42)
-    services.record_approval_decision(
+    approvals.record_approval_decision(
         approval, by=sales_rep, decision="approved", contact_method="phone", note="OK", at=later
     )
 
@@ -168,14 +170,14 @@ def test_an_approval_sends_the_job_back_to_work_and_tells_technician_and_advisor
 
 
 def test_a_declined_request_lets_the_job_continue_without_the_extra_work(approval, sales_rep):
-    services.record_approval_decision(approval, by=sales_rep, decision="declined", contact_method="line")
+    approvals.record_approval_decision(approval, by=sales_rep, decision="declined", contact_method="line")
     approval.refresh_from_db()
     assert approval.status == "declined"
     assert RepairJob.objects.get(pk=approval.job_id).status == "in_progress"
 
 
 def test_could_not_reach_keeps_the_request_open_for_another_try(approval, sales_rep, technician):
-    services.record_approval_decision(approval, by=sales_rep, decision="unreachable", contact_method="phone")
+    approvals.record_approval_decision(approval, by=sales_rep, decision="unreachable", contact_method="phone")
     approval.refresh_from_db()
     assert approval.status == "unreachable"
     assert approval.attempts == 1
@@ -183,19 +185,19 @@ def test_could_not_reach_keeps_the_request_open_for_another_try(approval, sales_
     assert RepairJob.objects.get(pk=approval.job_id).status == "awaiting_approval"
     assert technician.email in told("approval_decided")
 
-    services.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="phone")
+    approvals.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="phone")
     approval.refresh_from_db()
     assert approval.status == "approved"
     assert RepairJob.objects.get(pk=approval.job_id).status == "in_progress"
 
 
 def test_a_second_decision_is_refused_naming_who_decided_and_when(approval, sales_rep, manager):
-    services.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="phone")
+    approvals.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="phone")
     stale = ApprovalRequest.objects.select_related("job").get(pk=approval.pk)
     stale.status = "pending"  # what a page opened before the first decision still believes
 
-    with pytest.raises(services.AlreadyDecided) as refused:
-        services.record_approval_decision(stale, by=manager, decision="declined", contact_method="phone")
+    with pytest.raises(approvals.AlreadyDecided) as refused:
+        approvals.record_approval_decision(stale, by=manager, decision="declined", contact_method="phone")
 
     message = str(refused.value)
     decided_at = ApprovalRequest.objects.get(pk=approval.pk).decided_at
@@ -212,13 +214,13 @@ def test_only_the_sales_owner_an_advisor_or_a_manager_records_a_decision(request
         else UserFactory(role="sales_rep", department="sales", branch=branch)
     )
     with pytest.raises(PermissionDenied):
-        services.record_approval_decision(approval, by=person, decision="approved", contact_method="phone")
+        approvals.record_approval_decision(approval, by=person, decision="approved", contact_method="phone")
     assert ApprovalRequest.objects.get(pk=approval.pk).status == "pending"
 
 
 @pytest.mark.parametrize("persona", ["advisor", "manager"])
 def test_an_advisor_or_a_manager_may_record_the_decision(request, approval, persona):
-    services.record_approval_decision(
+    approvals.record_approval_decision(
         approval, by=request.getfixturevalue(persona), decision="approved", contact_method="in_person"
     )
     assert ApprovalRequest.objects.get(pk=approval.pk).status == "approved"
@@ -226,9 +228,9 @@ def test_an_advisor_or_a_manager_may_record_the_decision(request, approval, pers
 
 def test_an_unknown_decision_or_contact_method_is_refused(approval, sales_rep):
     with pytest.raises(services.JobError):
-        services.record_approval_decision(approval, by=sales_rep, decision="maybe", contact_method="phone")
+        approvals.record_approval_decision(approval, by=sales_rep, decision="maybe", contact_method="phone")
     with pytest.raises(services.JobError):
-        services.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="pigeon")
+        approvals.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="pigeon")
 
 
 @pytest.mark.services
@@ -238,7 +240,7 @@ def test_two_concurrent_decisions_on_postgresql_exactly_one_wins(job, technician
         missing("needs PostgreSQL (set DATABASE_URL) for real concurrent transactions")
     services.claim_job(job, by=technician)
     services.change_status(job, to="diagnosing", by=technician, expected_version=job.version)
-    approval = services.request_approval(job, by=technician, work="バッテリー交換", estimate_yen=22000)
+    approval = approvals.request_approval(job, by=technician, work="バッテリー交換", estimate_yen=22000)
     barrier = threading.Barrier(2)
     outcomes: dict[str, str] = {}
 
@@ -246,9 +248,9 @@ def test_two_concurrent_decisions_on_postgresql_exactly_one_wins(job, technician
         try:
             copy = ApprovalRequest.objects.select_related("job", "job__vehicle").get(pk=approval.pk)
             barrier.wait(timeout=10)
-            services.record_approval_decision(copy, by=user, decision=decision, contact_method="phone")
+            approvals.record_approval_decision(copy, by=user, decision=decision, contact_method="phone")
             outcomes[user.email] = "won"
-        except services.AlreadyDecided as refused:
+        except approvals.AlreadyDecided as refused:
             outcomes[user.email] = f"refused: {refused}"
         finally:
             connections.close_all()
@@ -278,18 +280,18 @@ def test_two_concurrent_decisions_on_postgresql_exactly_one_wins(job, technician
 def test_an_undecided_request_reminds_sales_owner_and_advisor_once(approval, sales_rep, advisor, technician, settings):
     settings.APPROVAL_REMINDER_MINUTES = 120
     early = approval.requested_at + timedelta(minutes=119)
-    assert services.remind_undecided_approvals(now=early) == 0
+    assert approvals.remind_undecided_approvals(now=early) == 0
 
     late = approval.requested_at + timedelta(minutes=121)
-    assert services.remind_undecided_approvals(now=late) == 1
+    assert approvals.remind_undecided_approvals(now=late) == 1
     assert told("approval_reminder") == {sales_rep.email, advisor.email}
-    assert services.remind_undecided_approvals(now=late + timedelta(hours=3)) == 0
+    assert approvals.remind_undecided_approvals(now=late + timedelta(hours=3)) == 0
     assert Notification.objects.filter(kind="approval_reminder").count() == 2
 
 
 def test_a_decided_request_is_never_reminded(approval, sales_rep):
-    services.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="phone")
-    assert services.remind_undecided_approvals(now=timezone.now() + timedelta(days=1)) == 0
+    approvals.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="phone")
+    assert approvals.remind_undecided_approvals(now=timezone.now() + timedelta(days=1)) == 0
 
 
 def test_the_beat_task_runs_the_reminder(approval, settings, time_machine):
@@ -353,7 +355,7 @@ def test_the_sales_owner_records_the_decision_on_its_page(client_for, approval, 
 
 
 def test_a_decision_posted_twice_shows_who_decided_and_when(client_for, approval, sales_rep, manager):
-    services.record_approval_decision(approval, by=manager, decision="declined", contact_method="phone")
+    approvals.record_approval_decision(approval, by=manager, decision="declined", contact_method="phone")
     response = client_for(sales_rep).post(
         reverse("repairs:approval_decide", args=[approval.pk]), {"decision": "approved", "contact_method": "phone"}
     )
@@ -381,7 +383,7 @@ def test_a_technician_never_sees_the_customers_phone_or_email(client_for, approv
     client = client_for(technician)
     customer = approval.job.customer
     for url in (
-        reverse("repairs:job_loops", args=[approval.job_id]),
+        reverse("repairs:job_approvals_leads", args=[approval.job_id]),
         reverse("repairs:approval_new", args=[approval.job_id]),
         reverse("repairs:leads"),
     ):
@@ -392,7 +394,7 @@ def test_a_technician_never_sees_the_customers_phone_or_email(client_for, approv
 
 @pytest.mark.parametrize(
     "name,kind",
-    [("repairs:approval_decide", "approval"), ("repairs:approval_new", "job"), ("repairs:job_loops", "job")],
+    [("repairs:approval_decide", "approval"), ("repairs:approval_new", "job"), ("repairs:job_approvals_leads", "job")],
 )
 def test_another_branch_gets_404_on_every_approval_url(client_for, other_branch_manager, approval, name, kind):
     client = client_for(other_branch_manager)
@@ -422,7 +424,7 @@ def test_the_waiting_list_polls_with_an_etag_and_shows_a_new_request_without_rel
         == 304
     )
 
-    services.request_approval(working_job, by=technician, work="ベルト交換", estimate_yen=9800)
+    approvals.request_approval(working_job, by=technician, work="ベルト交換", estimate_yen=9800)
 
     again = client.get(reverse("repairs:approvals"), HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 200
@@ -437,9 +439,11 @@ def test_other_sales_reps_do_not_see_the_request_in_their_waiting_list(client_fo
 
 def test_the_job_section_shows_the_decision_to_the_technician(client_for, approval, sales_rep, technician):
     client = client_for(technician)
-    before = client.get(reverse("repairs:job_loops", args=[approval.job_id]))
-    services.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="phone")
-    after = client.get(reverse("repairs:job_loops", args=[approval.job_id]), HTTP_IF_NONE_MATCH=before["ETag"])
+    before = client.get(reverse("repairs:job_approvals_leads", args=[approval.job_id]))
+    approvals.record_approval_decision(approval, by=sales_rep, decision="approved", contact_method="phone")
+    after = client.get(
+        reverse("repairs:job_approvals_leads", args=[approval.job_id]), HTTP_IF_NONE_MATCH=before["ETag"]
+    )
     assert after.status_code == 200
     assert 'data-status="approved"' in after.content.decode()
     assert sales_rep.display_name in after.content.decode()
@@ -451,7 +455,7 @@ def test_the_waiting_list_costs_the_same_queries_for_many_requests(
     for index in range(6):
         job = make_job(technician=technician)
         services.change_status(job, to="diagnosing", by=technician, expected_version=job.version)
-        services.request_approval(job, by=technician, work=f"作業{index}", estimate_yen=1000 + index)
+        approvals.request_approval(job, by=technician, work=f"作業{index}", estimate_yen=1000 + index)
     client = client_for(sales_rep)
     with django_assert_max_num_queries(12):
         response = client.get(reverse("repairs:approvals"))
@@ -482,17 +486,17 @@ def test_the_job_section_costs_the_same_queries_whatever_its_history(client_for,
     from repairs.images import process_photo as photo
 
     client = client_for(sales_rep)
-    url = reverse("repairs:job_loops", args=[working_job.pk])
+    url = reverse("repairs:job_approvals_leads", args=[working_job.pk])
     counts = []
     job = working_job
     for index in range(3):
-        approval = services.request_approval(
+        approval = approvals.request_approval(
             job, by=technician, work=f"作業{index}", estimate_yen=5000, photos=[photo(photo_upload())]
         )
-        services.record_approval_decision(approval, by=sales_rep, decision="declined", contact_method="phone")
+        approvals.record_approval_decision(approval, by=sales_rep, decision="declined", contact_method="phone")
         job = RepairJob.objects.get(pk=job.pk)
-        services.flag_sales_lead(job, by=technician, reason="wear_parts")
-        services.create_status_link(job, by=sales_rep)
+        leads.flag_sales_lead(job, by=technician, reason="wear_parts")
+        status_links.create_status_link(job, by=sales_rep)
         with CaptureQueriesContext(connection) as captured:
             response = client.get(url)
         counts.append(len(captured))

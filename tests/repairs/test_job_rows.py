@@ -1,4 +1,4 @@
-"""The rows the polled screens repeat, written in Python (repairs.templatetags.job_rows),
+"""The rows the polled screens repeat, written in Python (repairs.rows),
 and the mention picker (repairs.forms.PeoplePicker): same escaping, links,
 languages and forms as the templates they replaced."""
 
@@ -48,7 +48,7 @@ def test_hostile_text_in_a_row_is_escaped_like_the_template_language_escapes_it(
 def test_rows_link_to_the_job_and_its_customer(client_for, sales_rep, job):
     body = client_for(sales_rep).get(reverse("repairs:my_cars")).content.decode()
     assert f'href="{reverse("repairs:job_detail", args=[job.pk])}"' in body
-    assert f'href="{reverse("feedback:customer_detail", args=[job.customer_id])}"' in body
+    assert f'href="{reverse("customers:customer_detail", args=[job.customer_id])}"' in body
 
 
 def test_a_board_card_links_to_its_job(client_for, advisor, job):

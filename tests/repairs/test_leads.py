@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dealership.models import Notification
-from repairs import services
+from repairs import leads, services
 from repairs.models import JobEvent, RepairJob, SalesLead
 from tests.factories import UserFactory
 
@@ -23,7 +23,7 @@ def told(kind: str) -> set[str]:
 
 @pytest.fixture
 def lead(job, technician):
-    lead = services.flag_sales_lead(job, by=technician, reason="costly_repair", note="13年目、修理費20万円超")
+    lead = leads.flag_sales_lead(job, by=technician, reason="costly_repair", note="13年目、修理費20万円超")
     Notification.objects.all().delete()
     return lead
 
@@ -32,7 +32,7 @@ def lead(job, technician):
 
 
 def test_a_technician_flags_a_lead_and_only_the_sales_owner_hears_of_it(job, technician, sales_rep, advisor):
-    lead = services.flag_sales_lead(job, by=technician, reason="new_models", note="新型ハイブリッドに興味あり")
+    lead = leads.flag_sales_lead(job, by=technician, reason="new_models", note="新型ハイブリッドに興味あり")
 
     assert lead.owner == sales_rep
     assert lead.branch_id == job.branch_id
@@ -49,7 +49,7 @@ def test_a_lead_without_sales_owner_goes_to_the_branch_managers(make_job, adviso
     job.customer.sales_owner = None
     job.customer.save()
 
-    services.flag_sales_lead(job, by=advisor, reason="inspection_due")
+    leads.flag_sales_lead(job, by=advisor, reason="inspection_due")
 
     assert told("sales_lead") == {manager.email}
 
@@ -57,22 +57,22 @@ def test_a_lead_without_sales_owner_goes_to_the_branch_managers(make_job, adviso
 @pytest.mark.parametrize("persona", ["sales_rep", "manager"])
 def test_sales_and_managers_do_not_flag_leads(request, job, persona):
     with pytest.raises(PermissionDenied):
-        services.flag_sales_lead(job, by=request.getfixturevalue(persona), reason="other", note="x")
+        leads.flag_sales_lead(job, by=request.getfixturevalue(persona), reason="other", note="x")
 
 
 @pytest.mark.parametrize("final", ["cancelled", "delivered"])
 def test_no_lead_on_a_cancelled_or_delivered_job(make_job, advisor, final):
     job = make_job(status=final)
     with pytest.raises((services.JobError, PermissionDenied)):
-        services.flag_sales_lead(job, by=advisor, reason="wear_parts")
+        leads.flag_sales_lead(job, by=advisor, reason="wear_parts")
     assert not SalesLead.objects.exists()
 
 
 def test_an_unknown_reason_or_an_unexplained_other_is_refused(job, technician):
     with pytest.raises(services.JobError):
-        services.flag_sales_lead(job, by=technician, reason="gut_feeling")
+        leads.flag_sales_lead(job, by=technician, reason="gut_feeling")
     with pytest.raises(services.JobError):
-        services.flag_sales_lead(job, by=technician, reason="other", note="  ")
+        leads.flag_sales_lead(job, by=technician, reason="other", note="  ")
     assert not SalesLead.objects.exists()
 
 
@@ -80,7 +80,7 @@ def test_an_unknown_reason_or_an_unexplained_other_is_refused(job, technician):
 
 
 def test_the_sales_owner_updates_the_lead_and_the_technician_hears_what_became_of_it(lead, sales_rep, technician):
-    services.update_lead(lead, by=sales_rep, status="converted", outcome_note="新車ご成約")
+    leads.update_lead(lead, by=sales_rep, status="converted", outcome_note="新車ご成約")
 
     lead.refresh_from_db()
     assert (lead.status, lead.outcome_note) == ("converted", "新車ご成約")
@@ -89,7 +89,7 @@ def test_the_sales_owner_updates_the_lead_and_the_technician_hears_what_became_o
 
 
 def test_nothing_is_written_when_nothing_changes(lead, sales_rep):
-    services.update_lead(lead, by=sales_rep, status="new", outcome_note="")
+    leads.update_lead(lead, by=sales_rep, status="new", outcome_note="")
     assert not JobEvent.objects.filter(kind="lead_updated").exists()
     assert not Notification.objects.exists()
 
@@ -102,12 +102,12 @@ def test_only_the_leads_sales_owner_or_a_manager_updates_it(request, lead, perso
         else request.getfixturevalue(persona)
     )
     with pytest.raises(PermissionDenied):
-        services.update_lead(lead, by=person, status="dismissed")
+        leads.update_lead(lead, by=person, status="dismissed")
     assert SalesLead.objects.get(pk=lead.pk).status == "new"
 
 
 def test_a_manager_may_update_any_lead_of_the_branch(lead, manager, technician):
-    services.update_lead(lead, by=manager, status="dismissed", outcome_note="買い替え予定なし")
+    leads.update_lead(lead, by=manager, status="dismissed", outcome_note="買い替え予定なし")
     assert SalesLead.objects.get(pk=lead.pk).status == "dismissed"
     assert told("lead_updated") == {technician.email}
 
@@ -188,7 +188,7 @@ def test_the_leads_page_costs_the_same_queries_for_many_leads(
     client_for, make_job, technician, sales_rep, django_assert_max_num_queries
 ):
     for index in range(8):
-        services.flag_sales_lead(make_job(), by=technician, reason="other", note=f"メモ{index}")
+        leads.flag_sales_lead(make_job(), by=technician, reason="other", note=f"メモ{index}")
     client = client_for(sales_rep)
     with django_assert_max_num_queries(10):
         response = client.get(reverse("repairs:leads"))

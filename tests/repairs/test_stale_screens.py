@@ -25,10 +25,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Department, Role, User
+from customers.models import Customer, Vehicle
 from dealership import versions
-from dealership.models import Customer, Notification, Vehicle
+from dealership.models import Notification
 from dealership.notifications import mark_read
-from repairs import services
+from repairs import approvals, leads, services, status_links
 from repairs.models import (
     CUSTOMER_STATUS_STAFF_LABELS,
     ApprovalRequest,
@@ -160,15 +161,15 @@ class World:
     def approval(self) -> ApprovalRequest:
         job = self.fresh()
         services.change_status(job, to="diagnosing", by=self.technician, expected_version=job.version)
-        return services.request_approval(job, by=self.technician, work="ベルト交換", estimate_yen=9800)
+        return approvals.request_approval(job, by=self.technician, work="ベルト交換", estimate_yen=9800)
 
     @cached_property
     def lead(self) -> SalesLead:
-        return services.flag_sales_lead(self.fresh(), by=self.technician, reason="new_models", note="新型に興味")
+        return leads.flag_sales_lead(self.fresh(), by=self.technician, reason="new_models", note="新型に興味")
 
     @cached_property
     def link(self):
-        return services.create_status_link(self.fresh(), by=self.sales_rep)
+        return status_links.create_status_link(self.fresh(), by=self.sales_rep)
 
     @cached_property
     def message(self) -> JobMessage:
@@ -225,7 +226,7 @@ SCREENS: dict[str, Screen] = {
     "job page": Screen(lambda w: w.sales_rep, lambda w: w.job.get_absolute_url()),
     "job page (full)": Screen(lambda w: w.advisor, lambda w: w.job.get_absolute_url(), htmx=False),
     "thread": Screen(lambda w: w.sales_rep, lambda w: reverse("repairs:job_thread", args=[w.job.pk])),
-    "loops": Screen(lambda w: w.sales_rep, lambda w: reverse("repairs:job_loops", args=[w.job.pk])),
+    "loops": Screen(lambda w: w.sales_rep, lambda w: reverse("repairs:job_approvals_leads", args=[w.job.pk])),
     "approvals": Screen(lambda w: w.sales_rep, lambda w: reverse("repairs:approvals")),
     "approvals panel": Screen(lambda w: w.sales_rep, lambda w: reverse("repairs:approvals") + "?compact=1"),
     "my requests": Screen(lambda w: w.sales_rep, lambda w: reverse("repairs:my_requests")),
@@ -343,23 +344,23 @@ def _shows_claimed(w: World, screen: str, body: str) -> bool:
 
 
 def _customer_by_admin(w: World) -> None:
-    admin_change(w.admin, "dealership.customer", w.job.customer_id, "name_kana", name=NEW_CUSTOMER)
+    admin_change(w.admin, "customers.customer", w.job.customer_id, "name_kana", name=NEW_CUSTOMER)
 
 
 def _phone_by_admin(w: World) -> None:
-    admin_change(w.admin, "dealership.customer", w.job.customer_id, "name_kana", phone="03-9999-0000")
+    admin_change(w.admin, "customers.customer", w.job.customer_id, "name_kana", phone="03-9999-0000")
 
 
 def _vehicle_by_admin(w: World) -> None:
     admin_change(
-        w.admin, "dealership.vehicle", w.job.vehicle_id, "plate_number", plate_number=NEW_PLATE, model=NEW_MODEL
+        w.admin, "customers.vehicle", w.job.vehicle_id, "plate_number", plate_number=NEW_PLATE, model=NEW_MODEL
     )
 
 
 def _vehicle_by_customer_admin(w: World) -> None:
     admin_change(
         w.admin,
-        "dealership.customer",
+        "customers.customer",
         w.job.customer_id,
         "name_kana",
         **{"vehicles-0-plate_number": NEW_PLATE, "vehicles-0-model": NEW_MODEL},
@@ -375,7 +376,7 @@ def _shows_vehicle(w: World, screen: str, body: str) -> bool:
 
 
 def _language_by_admin(w: World) -> None:
-    admin_change(w.admin, "dealership.customer", w.job.customer_id, "name_kana", language="en")
+    admin_change(w.admin, "customers.customer", w.job.customer_id, "name_kana", language="en")
 
 
 def _rename_by_admin(w: World) -> None:
@@ -637,7 +638,7 @@ CHANGES: dict[str, Change] = {
     ),
     "approval decision": Change(
         {
-            "service": lambda w: services.record_approval_decision(
+            "service": lambda w: approvals.record_approval_decision(
                 w.approval, by=w.sales_rep, decision="approved", contact_method="phone"
             ),
             "admin": lambda w: admin_action(w.admin, "repairs.approvalrequest", "record_approved", w.approval.pk),
@@ -649,7 +650,7 @@ CHANGES: dict[str, Change] = {
     ),
     "approval reminder": Change(
         {
-            "service": lambda w: services.remind_undecided_approvals(now=timezone.now() + timedelta(hours=2)),
+            "service": lambda w: approvals.remind_undecided_approvals(now=timezone.now() + timedelta(hours=2)),
         },
         ("approvals", "approvals panel"),
         lambda w, screen, body: "border-start border-4 border-warning" in body,
@@ -662,9 +663,7 @@ CHANGES: dict[str, Change] = {
     ),
     "lead outcome": Change(
         {
-            "service": lambda w: services.update_lead(
-                w.lead, by=w.sales_rep, status="contacted", outcome_note="来週試乗"
-            ),
+            "service": lambda w: leads.update_lead(w.lead, by=w.sales_rep, status="contacted", outcome_note="来週試乗"),
             "admin": _lead_update_by_admin,
             "staff page": _lead_update_by_staff_page,
         },
@@ -679,7 +678,7 @@ CHANGES: dict[str, Change] = {
     ),
     "status link revoked": Change(
         {
-            "service": lambda w: services.revoke_status_link(w.link, by=w.sales_rep),
+            "service": lambda w: status_links.revoke_status_link(w.link, by=w.sales_rep),
             "admin": lambda w: admin_action(w.admin, "repairs.customerstatuslink", "revoke_links", w.link.pk),
             "staff page": _revoke_by_staff_page,
         },
@@ -749,7 +748,16 @@ def test_every_polled_screen_is_in_the_matrix():
             elif getattr(pattern.callback, "poll_screen", None) is not None:
                 yield pattern.name
 
-    covered = {"my_cars", "job_list", "my_queue", "board", "job_detail", "job_thread", "job_loops", "approvals"}
+    covered = {
+        "my_cars",
+        "job_list",
+        "my_queue",
+        "board",
+        "job_detail",
+        "job_thread",
+        "job_approvals_leads",
+        "approvals",
+    }
     covered |= {"my_requests", "notifications_badge"}
     assert set(polled(urlpatterns)) == covered
     assert {screen for change in CHANGES.values() for screen in change.screens} == set(SCREENS)
@@ -845,7 +853,7 @@ def test_a_model_save_tells_no_screen_the_services_do(world):
 
 
 def test_a_change_no_polled_screen_shows_bumps_nothing(world):
-    from feedback.services import set_shaken_expiry
+    from customers.services import set_shaken_expiry
 
     keys = ["branch:all", f"branch:{world.job.branch_id}", "people"]
     before = versions.tokens(keys)
@@ -870,16 +878,16 @@ def test_a_message_leaves_the_job_row_alone(world):
 
 
 def test_a_retried_survey_email_goes_through_the_service(world, django_capture_on_commit_callbacks, mailoutbox):
-    from feedback.models import EmailStatus, SurveyInvitation
+    from feedback.models import SurveyInvitation
     from feedback.services import create_invitation
 
     job = world.fresh()
     invitation, _created = create_invitation(job, deliver=False)
-    SurveyInvitation.objects.filter(pk=invitation.pk).update(email_status=EmailStatus.FAILED, attempts=3)
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(send_status=SurveyInvitation.SendStatus.FAILED, attempts=3)
     with django_capture_on_commit_callbacks(execute=True):
         admin_action(world.admin, "feedback.surveyinvitation", "retry_email", invitation.pk)
     invitation.refresh_from_db()
-    assert invitation.email_status == EmailStatus.SENT
+    assert invitation.send_status == SurveyInvitation.SendStatus.SENT
     assert job.events.filter(kind="survey_sent").exists()
 
 

@@ -10,20 +10,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dealership.models import Notification
-from repairs import services
+from repairs import approvals, services, status_links
 from repairs.models import STATUS_LINK_SALT, CustomerStatusLink, JobEvent
-from repairs.views_loops import mask_plate
+from repairs.views_status_links import mask_plate
 
 pytestmark = pytest.mark.django_db
 
-UNAVAILABLE = "repairs/loops/status_unavailable.html"
+UNAVAILABLE = "repairs/status_links/unavailable.html"
 
 
 @pytest.fixture
 def link(job, sales_rep):
     job.branch.phone = "03-1111-2222"
     job.branch.save()
-    return services.create_status_link(job, by=sales_rep)
+    return status_links.create_status_link(job, by=sales_rep)
 
 
 def templates_of(response) -> list[str]:
@@ -79,7 +79,7 @@ def test_the_page_follows_the_job_and_answers_304_while_nothing_changed(client, 
 
 def test_the_waiting_for_approval_status_is_worded_for_the_customer(client, link, job, advisor):
     services.change_status(job, to="diagnosing", by=advisor, expected_version=job.version)
-    services.request_approval(job, by=advisor, work="ブレーキパッド交換", estimate_yen=35000)
+    approvals.request_approval(job, by=advisor, work="ブレーキパッド交換", estimate_yen=35000)
     html = client.get(link.public_url).content.decode()
     assert "ご承認待ち" in html or "Waiting for your approval" in html
     assert "35,000" not in html  # amounts are discussed with the sales rep, not shown here
@@ -116,7 +116,7 @@ def test_garbage_tokens_get_the_friendly_404(client, link, garbage):
 
 
 def test_a_revoked_link_gets_the_friendly_410(client, link, sales_rep):
-    services.revoke_status_link(link, by=sales_rep)
+    status_links.revoke_status_link(link, by=sales_rep)
     response = client.get(link.public_url)
     assert response.status_code == 410
     assert UNAVAILABLE in templates_of(response)
@@ -139,7 +139,7 @@ def test_the_link_expires_14_days_after_delivery(client, link, job, advisor, sal
 
 def test_the_friendly_page_is_the_same_for_every_refusal(client, link, sales_rep):
     unknown = client.get(reverse("repairs:status_page", args=["nothing:here"])).content
-    services.revoke_status_link(link, by=sales_rep)
+    status_links.revoke_status_link(link, by=sales_rep)
     revoked = client.get(link.public_url).content
     assert unknown == revoked
 
@@ -188,7 +188,7 @@ def test_an_advisor_creates_a_link_and_the_sales_owner_is_told(client_for, job, 
 
 
 def test_the_job_section_offers_the_link_with_copy_button_and_qr_code(client_for, link, sales_rep):
-    body = client_for(sales_rep).get(reverse("repairs:job_loops", args=[link.job_id])).content.decode()
+    body = client_for(sales_rep).get(reverse("repairs:job_approvals_leads", args=[link.job_id])).content.decode()
     assert link.token in body
     assert "data-copy-target" in body
     assert 'src="data:image/svg+xml' in body
@@ -197,7 +197,7 @@ def test_the_job_section_offers_the_link_with_copy_button_and_qr_code(client_for
 def test_a_technician_neither_creates_nor_sees_the_link(client_for, link, technician):
     client = client_for(technician)
     assert client.post(reverse("repairs:status_link_create", args=[link.job_id])).status_code == 403
-    assert link.token not in client.get(reverse("repairs:job_loops", args=[link.job_id])).content.decode()
+    assert link.token not in client.get(reverse("repairs:job_approvals_leads", args=[link.job_id])).content.decode()
     revoke = reverse("repairs:status_link_revoke", args=[link.job_id, link.pk])
     assert client.post(revoke).status_code == 403
     assert CustomerStatusLink.objects.get(pk=link.pk).revoked_at is None
@@ -231,7 +231,7 @@ def test_another_branch_gets_404_on_every_link_url(client_for, link, other_branc
     client = client_for(other_branch_manager)
     assert client.post(reverse("repairs:status_link_create", args=[link.job_id])).status_code == 404
     assert client.post(reverse("repairs:status_link_revoke", args=[link.job_id, link.pk])).status_code == 404
-    assert client.get(reverse("repairs:job_loops", args=[link.job_id])).status_code == 404
+    assert client.get(reverse("repairs:job_approvals_leads", args=[link.job_id])).status_code == 404
     assert CustomerStatusLink.objects.filter(job_id=link.job_id).count() == 1
 
 

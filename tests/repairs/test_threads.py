@@ -90,8 +90,8 @@ def test_preferences_switch_the_email_off_but_keep_the_in_app_notification(
     sales_rep.save()
     post(client_for(technician), staffed_job, body="連絡です")
     notification = Notification.objects.get(recipient=sales_rep)
-    assert notification.email_status == "skipped"
-    assert Notification.objects.exclude(recipient=sales_rep).get().email_status in ("pending", "sent")
+    assert notification.send_status == "skipped"
+    assert Notification.objects.exclude(recipient=sales_rep).get().send_status in ("pending", "sent")
 
 
 def test_an_empty_message_is_refused_with_a_message(client_for, staffed_job, technician):

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dealership.models import Customer, Vehicle
+from customers.models import Customer, Vehicle
 from repairs import selectors
 from repairs.models import JobEvent, RepairJob
 

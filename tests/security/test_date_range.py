@@ -21,18 +21,20 @@ from django.utils import timezone, translation
 
 from accounts.models import Department
 from dealership import dates
+from events import services
+from events.models import ActionItem, EventKind, TeamEvent
 from feedback import services as feedback_services
 from feedback.models import CustomerVoice, VoiceCategory, VoiceSource
-from goals import kpi_services, services
-from goals.models import ActionItem, EventKind, ManualKpiValue, TeamEvent
+from goals import services as kpi_services
+from goals.models import ManualKpiValue
+from tests.events import conftest as events_conftest
+from tests.events.conftest import tomorrow_at
 from tests.factories import CustomerFactory, VehicleFactory
 from tests.feedback.conftest import answers, delivered_job
-from tests.goals import conftest as goals_conftest
-from tests.goals.conftest import tomorrow_at
 
 pytestmark = pytest.mark.django_db
 
-plan = goals_conftest.plan  # the team-event tests' fixture: `plan(**overrides)` plans an event
+plan = events_conftest.plan  # the team-event tests' fixture: `plan(**overrides)` plans an event
 
 HOSTILE_DAYS = ["0001-01-01", "1999-12-31", "2101-01-01", "9999-12-31", "10000-01-01", "2026-13-45", "0000-00-00"]
 
@@ -89,7 +91,7 @@ def test_a_time_whose_local_day_cannot_exist_is_out_of_range_not_an_overflow():
 
 
 def test_the_date_pickers_offer_only_the_range(manager, client_for):
-    html = client_for(manager).get(reverse("goals:event_create")).content.decode()
+    html = client_for(manager).get(reverse("events:event_create")).content.decode()
     assert 'min="2000-01-01T00:00"' in html
     assert 'max="2100-12-31T23:59"' in html
 
@@ -113,16 +115,16 @@ def test_an_event_starting_outside_the_range_is_refused_and_the_list_still_answe
     moment, manager, sales_rep, client_for
 ):
     client = client_for(manager)
-    response = client.post(reverse("goals:event_create"), event_data(starts_at=moment))
+    response = client.post(reverse("events:event_create"), event_data(starts_at=moment))
 
     assert response.status_code == 400
     assert response.context["form"].errors["starts_at"] == [OUT_OF_RANGE]
     assert not TeamEvent.objects.exists()
-    assert client.get(reverse("goals:event_list")).status_code == 200
+    assert client.get(reverse("events:event_list")).status_code == 200
 
 
 def test_an_event_ending_in_9999_is_refused(manager, client_for):
-    response = client_for(manager).post(reverse("goals:event_create"), event_data(ends_at="9999-12-31T23:59"))
+    response = client_for(manager).post(reverse("events:event_create"), event_data(ends_at="9999-12-31T23:59"))
     assert response.status_code == 400
     assert response.context["form"].errors["ends_at"] == [OUT_OF_RANGE]
     assert not TeamEvent.objects.exists()
@@ -131,10 +133,10 @@ def test_an_event_ending_in_9999_is_refused(manager, client_for):
 def test_an_event_at_the_edges_of_the_range_is_planned(manager, client_for):
     client = client_for(manager)
     first = client.post(
-        reverse("goals:event_create"), event_data(starts_at="2000-01-01T00:00", ends_at="2000-01-01T01:00")
+        reverse("events:event_create"), event_data(starts_at="2000-01-01T00:00", ends_at="2000-01-01T01:00")
     )
     last = client.post(
-        reverse("goals:event_create"), event_data(starts_at="2100-12-31T22:00", ends_at="2100-12-31T23:59")
+        reverse("events:event_create"), event_data(starts_at="2100-12-31T22:00", ends_at="2100-12-31T23:59")
     )
     assert (first.status_code, last.status_code) == (302, 302)
     assert TeamEvent.objects.count() == 2
@@ -143,7 +145,7 @@ def test_an_event_at_the_edges_of_the_range_is_planned(manager, client_for):
 def test_an_action_item_due_outside_the_range_is_refused(plan, manager, sales_rep, client_for):
     event = plan()
     response = client_for(manager).post(
-        reverse("goals:action_item_add", args=[event.pk]),
+        reverse("events:action_item_add", args=[event.pk]),
         {"text": "見積の見直し", "assignee": sales_rep.pk, "due_date": "9999-12-31"},
     )
     assert response.status_code == 400
@@ -221,7 +223,7 @@ def test_a_shaken_expiry_outside_the_range_is_refused_with_the_shared_message(cu
     vehicle = VehicleFactory(customer=customer)
     client = client_for(sales_rep)
     response = client.post(
-        reverse("feedback:vehicle_shaken_expiry", args=[customer.pk, vehicle.pk]), {"shaken_expiry": "9999-12-31"}
+        reverse("customers:vehicle_shaken_expiry", args=[customer.pk, vehicle.pk]), {"shaken_expiry": "9999-12-31"}
     )
     assert response.status_code == 302
     vehicle.refresh_from_db()
@@ -305,7 +307,7 @@ def test_the_first_month_of_the_range_compares_with_the_month_before_it(manager,
 
 
 def test_a_month_outside_the_range_shows_this_month_with_a_message(manager, client_for):
-    page = client_for(manager).get(reverse("goals:event_month"), {"month": "9999-12"})
+    page = client_for(manager).get(reverse("events:event_month"), {"month": "9999-12"})
     assert page.status_code == 200
     assert page.context["month"] == timezone.localdate().replace(day=1)
     assert len(messages_of(page)) == 1
@@ -343,7 +345,7 @@ def test_line_breaks_and_control_characters_in_an_event_stay_inside_its_calendar
     event = plan(title="勉強会\r\nX-INJECTED:1", place="2階\n会議室\x0b", agenda="1. 安全\r\n2. 質疑\x1b応答\x07")
     services.cancel_event(event, by=manager, reason="台風\rのため")
 
-    response = client_for(manager).get(reverse("goals:event_ics", args=[event.pk]))
+    response = client_for(manager).get(reverse("events:event_ics", args=[event.pk]))
 
     assert response.status_code == 200
     body = response.content.decode()
@@ -362,7 +364,7 @@ def test_a_line_break_in_the_calendar_name_stays_inside_it(plan, sales_rep, clie
     sales_rep.save(update_fields=["display_name"])
     plan()
     client = client_for(sales_rep)
-    feed_url = client.get(reverse("goals:calendar")).context["feed_url"]
+    feed_url = client.get(reverse("events:calendar")).context["feed_url"]
 
     response = client.get(feed_url)
 

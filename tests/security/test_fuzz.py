@@ -42,9 +42,10 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 from PIL import Image
 
+from customers.models import Customer
 from dealership.ids import IdConverter
-from dealership.models import Customer, Notification
-from goals.models import TeamEvent
+from dealership.models import Notification
+from events.models import TeamEvent
 from repairs import services
 from repairs.images import process_photo
 from repairs.models import JobMessage, RepairJob
@@ -54,7 +55,7 @@ pytestmark = pytest.mark.django_db
 
 PERSONAS = ["sales_rep", "technician", "advisor", "manager", "other_branch_user"]
 # The apps whose tables must not change when input is refused.
-PORTAL_APPS = {"dealership", "accounts", "repairs", "feedback", "goals"}
+PORTAL_APPS = {"dealership", "accounts", "customers", "repairs", "feedback", "events", "goals"}
 
 # Django's admin is left out: only superusers get past its sign-in, and none of
 # the personas is one (they and anonymous visitors are all sent to the same
@@ -636,15 +637,15 @@ class Portal:
     def files(self) -> list[tuple[str, str]]:
         """(persona, URL) of every file the portal writes from stored text: each event's .ics, each
         person's calendar feed, the survey answers and the KPI figures as CSV."""
-        from goals.services import calendar_feed_for
-        from goals.views import feed_token
+        from events.services import calendar_feed_for
+        from events.views import feed_token
 
         urls = [("manager", reverse("goals:kpi_export")), ("manager", reverse("feedback:results_csv"))]
         for pk in TeamEvent.objects.values_list("pk", flat=True):
-            urls.append(("manager", reverse("goals:event_ics", args=[pk])))
+            urls.append(("manager", reverse("events:event_ics", args=[pk])))
         for persona, user in self.users.items():
             feed = calendar_feed_for(user)
-            urls.append((persona, reverse("goals:calendar_feed", args=[user.pk, feed_token(feed)])))
+            urls.append((persona, reverse("events:calendar_feed", args=[user.pk, feed_token(feed)])))
         return urls
 
 
@@ -652,11 +653,11 @@ class Portal:
 def portal(request, seed, branch, manager, sales_rep, advisor, technician) -> Portal:
     """Rows behind every form that takes a date: an event with an action item, a goal, a voice item,
     a car with its 車検 expiry and a survey invitation; and every persona signed in."""
+    from events import services as goal_services
     from feedback import services as feedback_services
     from feedback.models import VoiceCategory, VoiceSource
-    from goals import kpi_services
-    from goals import services as goal_services
-    from tests.goals.conftest import tomorrow_at
+    from goals import services as kpi_services
+    from tests.events.conftest import tomorrow_at
 
     event = goal_services.plan_event(
         by=manager,
@@ -697,11 +698,11 @@ def portal(request, seed, branch, manager, sales_rep, advisor, technician) -> Po
         clients[persona].force_login(user)
     clients["anonymous"] = Client(raise_request_exception=False)
     own_pages = [
-        reverse("goals:event_detail", args=[event.pk]),
+        reverse("events:event_detail", args=[event.pk]),
         reverse("goals:goal_edit", args=[goal.pk]),
         reverse("feedback:voice_detail", args=[voice.pk]),
         f"{reverse('feedback:voice_create')}?customer={customer.pk}",
-        reverse("feedback:customer_detail", args=[customer.pk]),
+        reverse("customers:customer_detail", args=[customer.pk]),
     ]
     routes = portal_routes()
     pages = {
@@ -712,13 +713,13 @@ def portal(request, seed, branch, manager, sales_rep, advisor, technician) -> Po
     pages["anonymous"] = [feedback_services.survey_path(invitation)]
     screens = [
         reverse("home"),
-        reverse("goals:event_list"),
-        reverse("goals:event_list") + "?when=past",
-        reverse("goals:event_month"),
-        reverse("goals:event_detail", args=[event.pk]),
+        reverse("events:event_list"),
+        reverse("events:event_list") + "?when=past",
+        reverse("events:event_month"),
+        reverse("events:event_detail", args=[event.pk]),
         reverse("goals:kpi_dashboard"),
         reverse("feedback:voice_list"),
-        reverse("feedback:customer_detail", args=[customer.pk]),
+        reverse("customers:customer_detail", args=[customer.pk]),
         reverse("feedback:results"),
         reverse("repairs:job_detail", args=[seed.job.pk]),
     ]
@@ -773,7 +774,7 @@ def screen_statuses(portal: Portal, identity: str) -> dict[tuple[str, str], int]
     ]
     statuses = {(persona, url): portal.clients[persona].get(url).status_code for persona, url in pairs}
     assert all(statuses[(persona, reverse("home"))] == 200 for persona in PERSONAS)
-    assert statuses[(reader, reverse("goals:event_list"))] == 200
+    assert statuses[(reader, reverse("events:event_list"))] == 200
     return statuses
 
 

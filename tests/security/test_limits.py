@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from PIL import Image
 
-from dealership.models import Customer
+from customers.models import Customer
 from repairs.models import Attachment, JobMessage, RepairJob
 from tests.factories import CustomerFactory, RepairJobFactory, VehicleFactory
 

@@ -19,18 +19,19 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from dealership.models import Vehicle
+from customers.models import Vehicle
+from events import services as goal_services
+from events.models import ActionItem, TeamEvent
 from feedback import services as feedback_services
 from feedback.models import CustomerVoice, VoiceCategory, VoiceSource
-from goals import kpi_services
-from goals import services as goal_services
-from goals.models import ActionItem, Goal, GoalPeriod, ManualKpiValue, TeamEvent
+from goals import services as kpi_services
+from goals.models import Goal, GoalPeriod, ManualKpiValue
+from tests.events import conftest as events_conftest
 from tests.factories import CustomerFactory, VehicleFactory
-from tests.goals import conftest as goals_conftest
 
 pytestmark = pytest.mark.django_db
 
-plan = goals_conftest.plan  # the team-event tests' fixture: `plan(**overrides)` plans an event
+plan = events_conftest.plan  # the team-event tests' fixture: `plan(**overrides)` plans an event
 
 EXTREME_DAYS = [date(1, 1, 1), date(1999, 12, 31), date(2101, 1, 1), date(9999, 12, 31)]
 PERSONAS = ["sales_rep", "technician", "advisor", "manager", "other_branch_user"]
@@ -39,18 +40,18 @@ PERSONAS = ["sales_rep", "technician", "advisor", "manager", "other_branch_user"
 def screens(customer_pk: int, voice_pk: int, event_pk: int) -> list[str]:
     return [
         reverse("home"),
-        reverse("goals:event_list"),
-        reverse("goals:event_list") + "?when=past",
-        reverse("goals:event_month"),
-        reverse("goals:event_detail", args=[event_pk]),
-        reverse("goals:event_ics", args=[event_pk]),
+        reverse("events:event_list"),
+        reverse("events:event_list") + "?when=past",
+        reverse("events:event_month"),
+        reverse("events:event_detail", args=[event_pk]),
+        reverse("events:event_ics", args=[event_pk]),
         reverse("goals:kpi_dashboard"),
         reverse("goals:home_goals"),
         reverse("goals:kpi_manual"),
         reverse("feedback:voice_list"),
         reverse("feedback:voice_overdue"),
         reverse("feedback:voice_detail", args=[voice_pk]),
-        reverse("feedback:customer_detail", args=[customer_pk]),
+        reverse("customers:customer_detail", args=[customer_pk]),
         reverse("feedback:results"),
     ]
 
@@ -159,7 +160,7 @@ def test_the_migration_moves_event_times_saved_before_the_range_to_its_edge(bran
     assert (events[rows["normal"]].starts_at, events[rows["normal"]].ends_at) == (normal, normal)
     client = Client(raise_request_exception=False)
     client.force_login(manager)
-    assert client.get(reverse("goals:event_list") + "?when=past").status_code == 200
+    assert client.get(reverse("events:event_list") + "?when=past").status_code == 200
 
 
 # --- promised times ----------------------------------------------------------------------

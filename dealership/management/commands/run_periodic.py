@@ -25,6 +25,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 from django.utils import timezone
 
+from dealership.celery import app as celery_app
+
 logger = logging.getLogger(__name__)
 
 # Sleep at most this long between looks, so a changed clock is noticed soon.
@@ -101,14 +103,12 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Run every periodic task once now, then exit.")
 
     def handle(self, *args, **options) -> None:
-        from dealership.celery import app
-
         # Celery's own flag (CELERY_TASK_ALWAYS_EAGER, off whenever REDIS_URL is set).
-        if not app.conf.task_always_eager:
+        if not celery_app.conf.task_always_eager:
             raise CommandError(
                 "Tasks go to the broker (REDIS_URL is set): run `make worker` and `make beat` instead of this."
             )
-        beat = InProcessBeat(app, settings.CELERY_BEAT_SCHEDULE)
+        beat = InProcessBeat(celery_app, settings.CELERY_BEAT_SCHEDULE)
         if options["once"]:
             for name, result in beat.run_all():
                 self.stdout.write(f"{name}: {result}")

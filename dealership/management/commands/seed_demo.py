@@ -59,11 +59,11 @@ class Command(BaseCommand):
         self.stdout.write("  " + "  ".join(DEMO_LOGINS))
 
     def app_demos(self) -> list:
-        """Each portal app's demo.py, in dependency order (repairs ← feedback ← goals)."""
+        """Each portal app's demo.py, in dependency order (customers ← repairs ← feedback ← events ← goals)."""
         import importlib
 
         modules = []
-        for app in ("repairs", "feedback", "goals"):
+        for app in ("customers", "repairs", "feedback", "events", "goals"):
             try:
                 modules.append(importlib.import_module(f"{app}.demo"))
             except ModuleNotFoundError:

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from goals import kpi_services
+from goals import services
+from goals.metrics import METRICS
 
 
 def _day(value: str) -> date:
@@ -30,13 +31,11 @@ class Command(BaseCommand):
         end = _day(options["end"]) if options["end"] else timezone.localdate() - timedelta(days=1)
         metrics = options["metrics"]
         if metrics:
-            from goals.metrics import METRICS
-
             unknown = sorted(set(metrics) - set(METRICS))
             if unknown:
                 raise CommandError(f"unknown metric: {', '.join(unknown)}")
         try:
-            written = kpi_services.backfill(start, end, metrics=metrics)
-        except kpi_services.GoalError as error:
+            written = services.backfill(start, end, metrics=metrics)
+        except services.GoalError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"{written} snapshots written for {start} – {end}.")
